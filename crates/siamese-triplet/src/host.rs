@@ -1,0 +1,28 @@
+//! Reading small results back from the device.
+//!
+//! Reads synchronise with the device. Like Burn's own `into_scalar`, they panic only if the
+//! device itself fails to return data, which no input can cause.
+
+use burn::prelude::*;
+
+const READ_FAILED: &str = "the device failed to return tensor data";
+
+/// Number of `true` entries of a mask.
+pub(crate) fn count_true<const D: usize>(mask: Tensor<D, Bool>) -> usize {
+    scalar_count(mask.int().sum())
+}
+
+/// A one-element integer tensor read as a count (negative values read as 0).
+pub(crate) fn scalar_count(count: Tensor<1, Int>) -> usize {
+    usize::try_from(count.into_scalar::<i64>()).unwrap_or(0)
+}
+
+/// A one-element float tensor read as `f64`.
+pub(crate) fn scalar_f64(value: Tensor<1>) -> f64 {
+    f64::from(value.into_scalar::<f32>())
+}
+
+/// An integer tensor read as `i64` values, row-major.
+pub(crate) fn read_ints<const D: usize>(tensor: Tensor<D, Int>) -> Vec<i64> {
+    tensor.try_into_vec_as::<i64>().expect(READ_FAILED)
+}

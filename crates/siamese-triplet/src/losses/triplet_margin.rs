@@ -1,0 +1,90 @@
+use burn::prelude::*;
+use burn::tensor::activation::{relu, softplus};
+
+use crate::Triplets;
+use crate::distances::Distance;
+use crate::reducers::{Reducer, zero_loss};
+
+/// Triplet margin loss over mined triplets: `relu(d_ap - d_an + m)` per triplet, or the
+/// soft-margin form `softplus(d_ap - d_an + m)`.
+///
+/// With a similarity (cosine similarity), `d_ap - d_an` reads `s_an - s_ap`, as in PML.
+/// The defaults are PML's `TripletMarginLoss`: margin form, [`Reducer::AvgNonZero`].
+/// Hermans et al.'s soft margin is [`TripletMarginLoss::soft`]: `softplus(d_ap - d_an)`,
+/// margin 0, [`Reducer::Mean`]; PML's `smooth_loss=True` keeps the margin inside the
+/// softplus, which [`TripletMarginLoss::with_soft`] on a margin loss gives.
+#[derive(Debug, Clone)]
+pub struct TripletMarginLoss<D: Distance> {
+    /// Margin `m`.
+    pub margin: f64,
+    /// Softplus instead of relu.
+    pub soft: bool,
+    /// Distance the loss measures with.
+    pub distance: D,
+    /// How per-triplet terms are reduced.
+    pub reducer: Reducer,
+}
+
+impl<D: Distance> TripletMarginLoss<D> {
+    /// `relu(d_ap - d_an + margin)` reduced by [`Reducer::AvgNonZero`] (PML's defaults).
+    pub fn new(margin: f64, distance: D) -> Self {
+        Self {
+            margin,
+            soft: false,
+            distance,
+            reducer: Reducer::AvgNonZero,
+        }
+    }
+
+    /// Hermans et al.'s soft margin: `softplus(d_ap - d_an)` reduced by [`Reducer::Mean`].
+    pub fn soft(distance: D) -> Self {
+        Self {
+            margin: 0.0,
+            soft: true,
+            distance,
+            reducer: Reducer::Mean,
+        }
+    }
+
+    /// Replaces the reducer.
+    pub fn with_reducer(mut self, reducer: Reducer) -> Self {
+        self.reducer = reducer;
+        self
+    }
+
+    /// Softplus (`true`) or relu (`false`) of `d_ap - d_an + m`.
+    pub fn with_soft(mut self, soft: bool) -> Self {
+        self.soft = soft;
+        self
+    }
+
+    /// embeddings `[batch, dim]`, triplets -> loss `[1]`. No triplet gives exactly 0.
+    pub fn forward(&self, embeddings: Tensor<2>, triplets: &Triplets) -> Tensor<1> {
+        let Some((anchors, positives, negatives)) = triplets.indices() else {
+            return zero_loss(embeddings);
+        };
+        let [batch, _] = embeddings.dims();
+        let dissimilarity = self
+            .distance
+            .dissimilarity(embeddings)
+            .reshape([batch * batch]);
+        let at = |rows: &Tensor<1, Int>, columns: &Tensor<1, Int>| {
+            dissimilarity.clone().select(
+                0,
+                rows.clone().mul_scalar(batch as i64).add(columns.clone()),
+            )
+        };
+        // (d_ap + m) - d_an is > 0 exactly when d_an < d_ap + m, the same comparison the
+        // miners and the batch-all counts make.
+        let violation = at(anchors, positives)
+            .add_scalar(self.margin)
+            .sub(at(anchors, negatives)); // [triplets]
+        let terms = if self.soft {
+            softplus(violation, 1.0)
+        } else {
+            relu(violation)
+        };
+        let exists = Tensor::<1, Bool>::full([triplets.len()], true, &terms.device());
+        self.reducer.reduce(terms, exists)
+    }
+}

@@ -1,0 +1,1 @@
+pub use siamese_triplet as triplet;
