@@ -1,5 +1,5 @@
-//! Conformance with the reference fixtures (PyTorch autograd + pytorch-metric-learning 2.9
-//! + a TF-Addons port): every case, every entry, values and gradients, on every compiled
+//! Conformance with the reference fixtures (PyTorch autograd, pytorch-metric-learning 2.9
+//! and a TF-Addons port): every case, every entry, values and gradients, on every compiled
 //! CPU backend.
 //!
 //! The fixture path is `$SIAMESE_ORACLE`, or `../shared/oracle/cases.json` relative to the

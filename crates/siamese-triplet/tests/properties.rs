@@ -4,6 +4,9 @@
 //! translation, gradients match finite differences, and degenerate batches never give a
 //! non-finite value or gradient.
 
+// The brute-force references index distance matrices by row and column on purpose.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use burn::prelude::*;
@@ -23,6 +26,12 @@ use siamese_triplet::miners::{
 use siamese_triplet::reducers::Reducer;
 
 use common::{all_finite, labels, matrix, to_rows, tracked, value_and_gradient};
+
+/// Which `(d_ap, d_an)` a brute-force reference keeps.
+type Keep = Box<dyn Fn(f32, f32) -> bool>;
+
+/// A loss of embeddings and labels.
+type LossOf = fn(Tensor<2>, Tensor<1, Int>) -> Tensor<1>;
 
 /// A batch of embeddings (rows) and labels.
 #[derive(Debug, Clone)]
@@ -140,7 +149,7 @@ fn band_miners_match_brute_force(device: &Device) {
                     mine(&SemiHardMiner::new(margin, distance)),
                     brute_force(&batch, &d, |ap, an| ap < an && an < ap + m)
                 );
-                let kinds: [(TripletType, Box<dyn Fn(f32, f32) -> bool>); 4] = [
+                let kinds: [(TripletType, Keep); 4] = [
                     (TripletType::All, Box::new(move |ap, an| an <= ap + m)),
                     (
                         TripletType::Hard,
@@ -450,7 +459,7 @@ fn euclidean_losses_are_translation_invariant(device: &Device) {
 
 fn gradients_match_finite_differences(device: &Device) {
     // Losses that are smooth everywhere (no relu kink, no selection switch).
-    let smooth_losses: [(&str, fn(Tensor<2>, Tensor<1, Int>) -> Tensor<1>); 3] = [
+    let smooth_losses: [(&str, LossOf); 3] = [
         ("multi-similarity", |e, l| {
             MultiSimilarityLoss::default().forward(e, l)
         }),
@@ -652,7 +661,9 @@ fn identical_rows_give_bit_identical_distances(device: &Device) {
         .map(|_| {
             (0..dim)
                 .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
                 })
                 .collect()
@@ -669,20 +680,39 @@ fn identical_rows_give_bit_identical_distances(device: &Device) {
         ("euclidean", Box::new(Euclidean::new())),
         ("squared euclidean", Box::new(SquaredEuclidean::new())),
         ("normalised euclidean", Box::new(Euclidean::normalized())),
-        ("normalised squared euclidean", Box::new(SquaredEuclidean::normalized())),
+        (
+            "normalised squared euclidean",
+            Box::new(SquaredEuclidean::normalized()),
+        ),
     ];
     for (name, distance) in distances {
         let d = to_rows(distance.pairwise(matrix(&rows, device)));
         for (original, copy) in copies {
             assert_eq!(d[original][copy], 0.0, "{name}: d({original}, {copy})");
             for other in 0..n {
-                assert_eq!(d[other][original].to_bits(), d[other][copy].to_bits(), "{name}: column {original} vs {copy} at row {other}");
-                assert_eq!(d[original][other].to_bits(), d[copy][other].to_bits(), "{name}: row {original} vs {copy} at column {other}");
+                assert_eq!(
+                    d[other][original].to_bits(),
+                    d[other][copy].to_bits(),
+                    "{name}: column {original} vs {copy} at row {other}"
+                );
+                assert_eq!(
+                    d[original][other].to_bits(),
+                    d[copy][other].to_bits(),
+                    "{name}: row {original} vs {copy} at column {other}"
+                );
             }
         }
-        let near = if name.contains("normalised") { None } else { Some(if name.contains("squared") { 1e-6 } else { 1e-3 }) };
+        let near = if name.contains("normalised") {
+            None
+        } else {
+            Some(if name.contains("squared") { 1e-6 } else { 1e-3 })
+        };
         if let Some(expected) = near {
-            assert!((d[12][70] - expected).abs() <= 1e-3 * expected, "{name}: near-copy distance {} instead of {expected}", d[12][70]);
+            assert!(
+                (d[12][70] - expected).abs() <= 1e-3 * expected,
+                "{name}: near-copy distance {} instead of {expected}",
+                d[12][70]
+            );
         }
     }
 }

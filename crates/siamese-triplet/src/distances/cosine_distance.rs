@@ -14,6 +14,10 @@ impl Distance for CosineDistance {
             .add_scalar(1.0)
     }
 
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        CosineSimilarity.paired(left, right).neg().add_scalar(1.0)
+    }
+
     fn smaller_is_closer(&self) -> bool {
         true
     }

@@ -14,6 +14,14 @@ impl Distance for CosineSimilarity {
         l2_normalize(query).matmul(l2_normalize(reference).transpose())
     }
 
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        let [n, _] = left.dims();
+        l2_normalize(left)
+            .mul(l2_normalize(right))
+            .sum_dim(1)
+            .reshape([n])
+    }
+
     fn smaller_is_closer(&self) -> bool {
         false
     }

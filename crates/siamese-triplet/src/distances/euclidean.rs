@@ -1,6 +1,6 @@
 use burn::prelude::*;
 
-use super::{Distance, exact, maybe_normalize};
+use super::{Distance, exact, maybe_normalize, paired_squared_differences};
 
 /// Euclidean (L2) distance, PML's `LpDistance(p=2, power=1)`.
 ///
@@ -36,6 +36,12 @@ impl Distance for Euclidean {
     fn pairwise(&self, embeddings: Tensor<2>) -> Tensor<2> {
         let embeddings = maybe_normalize(self.normalize, embeddings);
         exact::euclidean(embeddings.clone(), embeddings, true)
+    }
+
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        let left = maybe_normalize(self.normalize, left);
+        let right = maybe_normalize(self.normalize, right);
+        exact::safe_sqrt(paired_squared_differences(left, right))
     }
 
     fn smaller_is_closer(&self) -> bool {

@@ -29,6 +29,10 @@ pub trait Distance {
     /// `true` for distances (smaller is closer), `false` for similarities.
     fn smaller_is_closer(&self) -> bool;
 
+    /// Row by row: left `[n, dim]`, right `[n, dim]` -> `[n]`, the value between `left[i]`
+    /// and `right[i]` (no `[n, n]` matrix).
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1>;
+
     /// embeddings `[batch, dim]` -> values `[batch, batch]`.
     fn pairwise(&self, embeddings: Tensor<2>) -> Tensor<2> {
         self.matrix(embeddings.clone(), embeddings)
@@ -61,6 +65,14 @@ impl<T: Distance + ?Sized> Distance for Box<T> {
         (**self).matrix(query, reference)
     }
 
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        (**self).paired(left, right)
+    }
+
+    fn pairwise(&self, embeddings: Tensor<2>) -> Tensor<2> {
+        (**self).pairwise(embeddings)
+    }
+
     fn smaller_is_closer(&self) -> bool {
         (**self).smaller_is_closer()
     }
@@ -69,6 +81,14 @@ impl<T: Distance + ?Sized> Distance for Box<T> {
 impl<T: Distance + ?Sized> Distance for &T {
     fn matrix(&self, query: Tensor<2>, reference: Tensor<2>) -> Tensor<2> {
         (**self).matrix(query, reference)
+    }
+
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        (**self).paired(left, right)
+    }
+
+    fn pairwise(&self, embeddings: Tensor<2>) -> Tensor<2> {
+        (**self).pairwise(embeddings)
     }
 
     fn smaller_is_closer(&self) -> bool {
@@ -83,4 +103,10 @@ fn maybe_normalize(normalize: bool, embeddings: Tensor<2>) -> Tensor<2> {
     } else {
         embeddings
     }
+}
+
+/// left `[n, dim]`, right `[n, dim]` -> `Σ (left - right)²` per row `[n]`.
+fn paired_squared_differences(left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+    let [n, _] = left.dims();
+    left.sub(right).square().sum_dim(1).reshape([n])
 }

@@ -1,6 +1,6 @@
 use burn::prelude::*;
 
-use super::{Distance, exact, maybe_normalize};
+use super::{Distance, exact, maybe_normalize, paired_squared_differences};
 
 /// Squared euclidean distance, PML's `LpDistance(p=2, power=2)`.
 ///
@@ -34,6 +34,12 @@ impl Distance for SquaredEuclidean {
     fn pairwise(&self, embeddings: Tensor<2>) -> Tensor<2> {
         let embeddings = maybe_normalize(self.normalize, embeddings);
         exact::squared_euclidean(embeddings.clone(), embeddings, true)
+    }
+
+    fn paired(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        let left = maybe_normalize(self.normalize, left);
+        let right = maybe_normalize(self.normalize, right);
+        paired_squared_differences(left, right)
     }
 
     fn smaller_is_closer(&self) -> bool {

@@ -5,6 +5,7 @@
 use burn::prelude::*;
 
 /// The CPU backends this build has, by name.
+#[allow(clippy::vec_init_then_push)] // each push depends on a feature
 pub fn backends() -> Vec<(&'static str, Device)> {
     let mut devices = Vec::new();
     #[cfg(feature = "flex")]
@@ -40,7 +41,7 @@ pub fn value_and_gradient(embeddings: &Tensor<2>, loss: Tensor<1>) -> (f64, Vec<
     let grads = loss.backward();
     let gradient = embeddings
         .grad(&grads)
-        .map(|g| to_rows(g))
+        .map(to_rows)
         .unwrap_or_else(|| vec![vec![0.0; d]; n]);
     (value, gradient)
 }

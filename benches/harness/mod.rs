@@ -1,0 +1,218 @@
+//! Shared benchmark harness: every configuration runs in a child process of the bench
+//! binary, so its peak resident memory (`VmHWM`) is its own; the parent prints a table and
+//! writes JSON to `target/bench-<name>.json`.
+//!
+//! Flags: `--backends flex,ndarray`, `--methods a,b`, `--sizes 128,512`, `--repeats 5`,
+//! `--budget 20` (seconds of timed steps per configuration, at least one step).
+
+use std::process::Command;
+use std::time::Instant;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A benchmark: named methods at several batch sizes.
+pub trait Bench {
+    /// Name of the JSON file, `target/bench-<name>.json`.
+    const NAME: &'static str;
+    /// Methods measured by default.
+    const METHODS: &'static [&'static str];
+    /// Batch sizes measured by default.
+    const SIZES: &'static [usize];
+
+    /// Builds one configuration on `device` and returns a step to time; each call runs the
+    /// step once, synchronises with the device and returns how many items it produced
+    /// (mined triplets, for instance), or 0.
+    fn prepare(device: &Device, method: &str, batch: usize) -> Box<dyn FnMut() -> usize>;
+}
+
+/// One measured configuration, as a child prints it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Measurement {
+    pub backend: String,
+    pub method: String,
+    pub batch: usize,
+    /// Items the step produced (e.g. mined triplets); 0 when not applicable.
+    pub items: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub runs: usize,
+    /// Batch elements per second at the median step time.
+    pub per_second: f64,
+    /// Peak resident memory above the resident memory before the first step, MiB.
+    pub peak_mib: f64,
+}
+
+/// The device of a compiled backend, by name.
+pub fn device(name: &str) -> Option<Device> {
+    match name {
+        #[cfg(feature = "flex")]
+        "flex" => Some(Device::flex()),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        "ndarray" => Some(Device::ndarray()),
+        _ => None,
+    }
+}
+
+/// `VmHWM` and `VmRSS` of this process, in MiB.
+fn memory() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn flag(arguments: &[String], name: &str) -> Option<String> {
+    arguments
+        .iter()
+        .position(|a| a == name)
+        .and_then(|i| arguments.get(i + 1))
+        .cloned()
+}
+
+fn list(arguments: &[String], name: &str, default: Vec<String>) -> Vec<String> {
+    flag(arguments, name).map_or(default, |value| {
+        value.split(',').map(str::to_string).collect()
+    })
+}
+
+/// Child: one configuration, printed as one JSON line.
+fn child<B: Bench>(backend: &str, method: &str, batch: usize, repeats: usize, budget: f64) {
+    let Some(device) = device(backend) else {
+        eprintln!("backend {backend} is not compiled in");
+        std::process::exit(2);
+    };
+    let (_, base) = memory();
+    let mut step = B::prepare(&device, method, batch);
+    let started = Instant::now();
+    let items = step();
+    let warmup = started.elapsed().as_secs_f64();
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while times.len() < repeats.max(1)
+        && (times.is_empty() || started.elapsed().as_secs_f64() + warmup < budget)
+    {
+        let begin = Instant::now();
+        step();
+        times.push(begin.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let (peak, _) = memory();
+    let median = times[times.len() / 2];
+    let measurement = Measurement {
+        backend: backend.to_string(),
+        method: method.to_string(),
+        batch,
+        items,
+        median_ms: median,
+        min_ms: times[0],
+        max_ms: times[times.len() - 1],
+        runs: times.len(),
+        per_second: batch as f64 / (median / 1e3),
+        peak_mib: peak - base,
+    };
+    match serde_json::to_string(&measurement) {
+        Ok(line) => println!("{line}"),
+        Err(error) => eprintln!("cannot encode the measurement: {error}"),
+    }
+}
+
+/// The bench binary's `main`.
+pub fn main<B: Bench>() {
+    let arguments: Vec<String> = std::env::args().collect();
+    if let Some(i) = arguments.iter().position(|a| a == "--child") {
+        let value = |k: usize| arguments.get(i + k).cloned().unwrap_or_default();
+        child::<B>(
+            &value(1),
+            &value(2),
+            value(3).parse().unwrap_or(128),
+            value(4).parse().unwrap_or(5),
+            value(5).parse().unwrap_or(20.0),
+        );
+        return;
+    }
+    let backends = list(
+        &arguments,
+        "--backends",
+        vec!["flex".into(), "ndarray".into()],
+    );
+    let methods = list(
+        &arguments,
+        "--methods",
+        B::METHODS.iter().map(|m| m.to_string()).collect(),
+    );
+    let sizes = list(
+        &arguments,
+        "--sizes",
+        B::SIZES.iter().map(|s| s.to_string()).collect(),
+    );
+    let repeats = flag(&arguments, "--repeats").unwrap_or_else(|| "5".into());
+    let budget = flag(&arguments, "--budget").unwrap_or_else(|| "20".into());
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!("cannot locate the benchmark executable");
+        std::process::exit(1);
+    };
+    println!(
+        "{:<8} {:<24} {:>6} {:>10} {:>11} {:>19} {:>10} {:>9}",
+        "backend", "method", "B", "items", "median ms", "min–max ms", "per s", "peak MiB"
+    );
+    let mut results = Vec::new();
+    for backend in &backends {
+        for method in &methods {
+            for size in &sizes {
+                let output = Command::new(&exe)
+                    .args(["--child", backend, method, size, &repeats, &budget])
+                    .output();
+                let parsed = match output {
+                    Ok(output) if output.status.success() => {
+                        serde_json::from_slice::<Measurement>(&output.stdout)
+                            .map_err(|error| format!("unreadable result: {error}"))
+                    }
+                    Ok(output) => Err(format!(
+                        "{}: {}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr)
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                    )),
+                    Err(error) => Err(error.to_string()),
+                };
+                match parsed {
+                    Ok(m) => {
+                        println!(
+                            "{:<8} {:<24} {:>6} {:>10} {:>11.2} {:>19} {:>10.0} {:>9.0}",
+                            m.backend,
+                            m.method,
+                            m.batch,
+                            m.items,
+                            m.median_ms,
+                            format!("{:.1}–{:.1}", m.min_ms, m.max_ms),
+                            m.per_second,
+                            m.peak_mib
+                        );
+                        results.push(m);
+                    }
+                    Err(error) => println!("{backend:<8} {method:<24} {size:>6} failed: {error}"),
+                }
+            }
+        }
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-{}.json", B::NAME));
+    let written = serde_json::to_string_pretty(&results)
+        .map_err(|error| error.to_string())
+        .and_then(|json| std::fs::write(&path, json).map_err(|error| error.to_string()));
+    match written {
+        Ok(()) => println!("results: {}", path.display()),
+        Err(error) => eprintln!("cannot write {}: {error}", path.display()),
+    }
+}
