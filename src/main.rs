@@ -3,6 +3,8 @@
 //! `siamese train` with no argument trains on the embedded MNIST-5k digits and prints the
 //! held-out retrieval quality; `siamese <command> --help` documents every flag.
 
+mod verify;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,6 +34,10 @@ enum Command {
     Embed(EmbedArgs),
     /// Nearest neighbours of a query in a gallery of embeddings.
     Search(SearchArgs),
+    /// Same/different verification quality on pairs; stores the calibrated threshold.
+    Verify(verify::VerifyArgs),
+    /// Embed two inputs and say whether they show the same class.
+    Compare(verify::CompareArgs),
 }
 
 /// Where the data is (shared by the commands).
@@ -136,7 +142,7 @@ struct TrainArgs {
     /// Evaluate every N steps (0: only at the end). Default 400.
     #[arg(long)]
     eval_every: Option<usize>,
-    /// Evaluate on at most N held-out examples during training (0: all); the final evaluation uses all.
+    /// Evaluate on at most N held-out examples (and a proportional share of the kNN gallery) during training (0: all); the final evaluation uses all.
     #[arg(long)]
     eval_subset: Option<usize>,
     /// Checkpoint every N steps (0: never). Default 200.
@@ -205,6 +211,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval(args),
         Command::Embed(args) => embed(args),
         Command::Search(args) => search(args),
+        Command::Verify(args) => verify::verify(args),
+        Command::Compare(args) => verify::compare(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -303,11 +311,15 @@ fn train(args: TrainArgs) -> Result<()> {
         drop(outcome);
         return Ok(());
     }
+    // A configuration file is the base; without one, the tuned defaults of the dataset.
     let mut config = match &args.config {
-        Some(path) => TrainConfig::load(path)?,
-        None => TrainConfig::default(),
+        Some(path) => {
+            let mut config = TrainConfig::load(path)?;
+            config.dataset = dataset_spec(&args.data, config.dataset.clone())?;
+            config
+        }
+        None => TrainConfig::for_dataset(dataset_spec(&args.data, DatasetSpec::Mnist5k)?),
     };
-    config.dataset = dataset_spec(&args.data, config.dataset.clone())?;
     apply(&mut config, &args);
     config.validate()?;
     let name = args
@@ -315,12 +327,16 @@ fn train(args: TrainArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_name(config.dataset.name()));
     let run = RunDir::create(&args.runs_dir, &name)?;
-    trainer::train(TrainRequest {
+    let trained = trainer::train(TrainRequest {
         config,
-        run,
+        run: run.clone(),
         resume: false,
         quiet: args.quiet,
-    })?;
+    });
+    if trained.is_err() {
+        run.remove_if_unused();
+    }
+    trained?;
     Ok(())
 }
 
@@ -560,28 +576,7 @@ fn search(args: SearchArgs) -> Result<()> {
     let (run, config) = run_config(&args.run)?;
     let device = backend_device(config.backend)?;
     let (model, shape) = model_of(&run, &config, &device)?;
-    let query = match shape {
-        InputShape::Image {
-            channels,
-            height,
-            width,
-        } => {
-            let values = siamese_train::data::read_image(&args.query, channels, height, width)?;
-            ExampleSet::new(shape, values, vec![0], vec!["query".into()])?
-        }
-        InputShape::Features { features } => {
-            let set = siamese_train::data::read_feature_csv(&args.query, None)
-                .or_else(|_| single_row(&args.query, features))?;
-            if set.shape().len() != features {
-                bail!(
-                    "{}: {} features, the run's model takes {features}",
-                    args.query.display(),
-                    set.shape().len()
-                );
-            }
-            set.subset(&[0])
-        }
-    };
+    let query = single_input(&args.query, shape)?;
     let query_embedding = model.embed(&query, &device)?;
     let (gallery, labels, names) = match &args.gallery {
         Some(path) => {
@@ -657,6 +652,38 @@ fn search(args: SearchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One input of a run's shape read from `path`: an image file (image runs), or the first
+/// row of a CSV file (feature runs).
+fn single_input(path: &Path, shape: InputShape) -> Result<ExampleSet> {
+    match shape {
+        InputShape::Image {
+            channels,
+            height,
+            width,
+        } => {
+            let values = siamese_train::data::read_image(path, channels, height, width)?;
+            Ok(ExampleSet::new(
+                shape,
+                values,
+                vec![0],
+                vec!["query".into()],
+            )?)
+        }
+        InputShape::Features { features } => {
+            let set = siamese_train::data::read_feature_csv(path, None)
+                .or_else(|_| single_row(path, features))?;
+            if set.shape().len() != features {
+                bail!(
+                    "{}: {} features, the run's model takes {features}",
+                    path.display(),
+                    set.shape().len()
+                );
+            }
+            Ok(set.subset(&[0]))
+        }
+    }
 }
 
 /// A query file holding one unlabelled row of `features` numbers.

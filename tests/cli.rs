@@ -1,122 +1,13 @@
 //! The `siamese` command as a user runs it: every command on small generated data, a short
 //! real MNIST-5k training, exact resume, and clear errors for bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
 use serde_json::Value;
-
-fn siamese(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_siamese"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the siamese binary runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Succeeds; returns standard output (progress goes to standard error).
-#[track_caller]
-fn succeeds(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "expected success, got {}:\n{}",
-        output.status,
-        text(&output)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Fails cleanly: non-zero exit, no panic, and a message containing every `needle`.
-#[track_caller]
-fn fails_with(output: Output, needles: &[&str]) {
-    let all = text(&output);
-    assert!(!output.status.success(), "expected failure:\n{all}");
-    assert!(!all.contains("panicked"), "panicked:\n{all}");
-    for needle in needles {
-        assert!(
-            all.contains(needle),
-            "the error should mention {needle:?}:\n{all}"
-        );
-    }
-}
-
-fn summary(run: &Path) -> Value {
-    let text = std::fs::read_to_string(run.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&text).expect("summary is JSON")
-}
-
-fn last_line(output: &str) -> &str {
-    output
-        .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("")
-}
-
-/// Three classes of 12×12 grey images: a bright bar (horizontal, vertical, diagonal) with
-/// noise.
-fn image_folder(root: &Path, per_class: usize) -> PathBuf {
-    let dir = root.join("images");
-    let mut state = 7u64;
-    let mut noise = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) % 60) as u8
-    };
-    for (class, name) in ["horizontal", "vertical", "diagonal"].iter().enumerate() {
-        let class_dir = dir.join(name);
-        std::fs::create_dir_all(&class_dir).expect("class folder");
-        for index in 0..per_class {
-            let offset = (index % 4) as u32 + 4;
-            let image = image::GrayImage::from_fn(12, 12, |x, y| {
-                let on = match class {
-                    0 => y == offset,
-                    1 => x == offset,
-                    _ => x == y,
-                };
-                image::Luma([if on { 230 } else { noise() }])
-            });
-            image
-                .save(class_dir.join(format!("{index:02}.png")))
-                .expect("png");
-        }
-    }
-    dir
-}
-
-/// Three well-separated Gaussian-ish blobs of 6 features, with a header and named labels.
-fn feature_csv(root: &Path) -> PathBuf {
-    let path = root.join("features.csv");
-    let mut state = 11u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 40) as f64 / (1u64 << 24) as f64 - 0.5
-    };
-    let mut rows = vec!["f1,f2,f3,f4,f5,f6,species".to_string()];
-    for (class, name) in ["ant", "bee", "cat"].iter().enumerate() {
-        for _ in 0..20 {
-            let values: Vec<String> = (0..6)
-                .map(|j| format!("{:.4}", if j % 3 == class { 3.0 } else { 0.0 } + uniform()))
-                .collect();
-            rows.push(format!("{},{name}", values.join(",")));
-        }
-    }
-    std::fs::write(&path, rows.join("\n")).expect("csv");
-    path
-}
-
-const QUICK: &[&str] = &["--eval-every", "0", "--checkpoint-every", "0", "--quiet"];
 
 #[test]
 fn image_folder_run_trains_evaluates_embeds_and_searches() {

@@ -145,23 +145,37 @@ fn checkpoint_dirs(root: &Path) -> Result<Vec<PathBuf>, TrainError> {
     Ok(dirs.into_iter().map(|(_, path)| path).collect())
 }
 
+/// Fails when `dir/state.json` declares a layout newer than [`FORMAT_VERSION`]; a state that
+/// cannot be read says nothing about its version and is left to [`read_state`].
+fn refuse_newer_format(dir: &Path) -> Result<(), TrainError> {
+    #[derive(Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+    let path = dir.join(STATE_FILE);
+    let version = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Version>(&text).ok());
+    match version {
+        Some(Version { format_version }) if format_version > FORMAT_VERSION => {
+            Err(TrainError::run(
+                &path,
+                format!(
+                    "checkpoint format {format_version} is newer than this program's {FORMAT_VERSION}; use a newer siamese"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads and verifies a checkpoint's trainer state.
 pub fn read_state(dir: &Path) -> Result<TrainerState, TrainError> {
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path).map_err(|error| {
         TrainError::run(&path, format!("cannot read the checkpoint state: {error}"))
     })?;
-    let state: TrainerState = serde_json::from_str(&text)
-        .map_err(|error| TrainError::run(&path, format!("corrupt checkpoint state: {error}")))?;
-    if state.format_version > FORMAT_VERSION {
-        return Err(TrainError::run(
-            &path,
-            format!(
-                "checkpoint format {} is newer than this program's {FORMAT_VERSION}; use a newer siamese",
-                state.format_version
-            ),
-        ));
-    }
+    let state = parse_state(&text, &path)?;
     for (file, expected) in &state.checksums {
         let actual = crc32(&dir.join(file))?;
         if actual != *expected {
@@ -176,6 +190,47 @@ pub fn read_state(dir: &Path) -> Result<TrainerState, TrainError> {
     Ok(state)
 }
 
+/// Parses the text of a checkpoint's `state.json` (read from `path`): the layout version
+/// must be one this program knows, and the checksums must name the checkpoint's files.
+pub fn parse_state(text: &str, path: &Path) -> Result<TrainerState, TrainError> {
+    let state: TrainerState = serde_json::from_str(text)
+        .map_err(|error| TrainError::run(path, format!("corrupt checkpoint state: {error}")))?;
+    if state.format_version > FORMAT_VERSION {
+        return Err(TrainError::run(
+            path,
+            format!(
+                "checkpoint format {} is newer than this program's {FORMAT_VERSION}; use a newer siamese",
+                state.format_version
+            ),
+        ));
+    }
+    let files = [
+        siamese_model::CONFIG_FILE,
+        siamese_model::WEIGHTS_FILE,
+        OPTIMIZER_FILE,
+    ];
+    if let Some((file, _)) = state
+        .checksums
+        .iter()
+        .find(|(file, _)| !files.contains(&file.as_str()))
+    {
+        return Err(TrainError::run(
+            path,
+            format!("checksum of {file:?}, which is not a checkpoint file (expected {files:?})"),
+        ));
+    }
+    if let Some(missing) = files
+        .iter()
+        .find(|file| !state.checksums.iter().any(|(name, _)| name == *file))
+    {
+        return Err(TrainError::run(
+            path,
+            format!("no checksum of {missing}: the state is incomplete"),
+        ));
+    }
+    Ok(state)
+}
+
 /// The checkpoint a run resumes from, and the broken newer ones that were passed over.
 #[derive(Debug, Default)]
 pub struct Latest {
@@ -185,10 +240,12 @@ pub struct Latest {
     pub skipped: Vec<String>,
 }
 
-/// The newest checkpoint of `run` that verifies.
+/// The newest checkpoint of `run` that verifies. A checkpoint written by a newer program is
+/// an error, not a reason to fall back to an older one: the run has moved on past it.
 pub fn latest(run: &RunDir) -> Result<Latest, TrainError> {
     let mut latest = Latest::default();
     for dir in checkpoint_dirs(&run.checkpoints())? {
+        refuse_newer_format(&dir)?;
         match read_state(&dir) {
             Ok(state) => {
                 latest.found = Some((dir, state));

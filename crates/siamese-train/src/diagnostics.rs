@@ -7,34 +7,51 @@ use siamese_triplet::LabelMasks;
 use siamese_triplet::distances::Distance;
 use siamese_triplet::metrics::TripletClasses;
 
+/// Reads back a float of a record: serde_json writes NaN and ±∞ as `null` (a skipped,
+/// non-finite step), which reads back as NaN.
+fn float_or_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
 /// One optimiser step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// Step number, from 1.
     pub step: usize,
     /// The batch loss.
+    #[serde(deserialize_with = "float_or_null")]
     pub loss: f64,
     /// Fraction of the batch's valid triplets with `d_an < d_ap + m` (a non-zero hinge).
+    #[serde(deserialize_with = "float_or_null")]
     pub active_fraction: f64,
     /// FaceNet easy fraction, `d_an > d_ap + m`.
+    #[serde(deserialize_with = "float_or_null")]
     pub easy_fraction: f64,
     /// FaceNet semi-hard fraction, `d_ap < d_an < d_ap + m`.
+    #[serde(deserialize_with = "float_or_null")]
     pub semi_hard_fraction: f64,
     /// FaceNet hard fraction, `d_an < d_ap`.
+    #[serde(deserialize_with = "float_or_null")]
     pub hard_fraction: f64,
     /// Triplets the miner returned (listing miners only).
     pub mined_triplets: Option<usize>,
     /// Mean distance (or similarity) of positive pairs.
+    #[serde(deserialize_with = "float_or_null")]
     pub mean_positive_distance: f64,
     /// Mean distance (or similarity) of negative pairs.
+    #[serde(deserialize_with = "float_or_null")]
     pub mean_negative_distance: f64,
     /// Mean L2 norm of the embeddings.
+    #[serde(deserialize_with = "float_or_null")]
     pub mean_embedding_norm: f64,
     /// Global L2 norm of the parameter gradients.
+    #[serde(deserialize_with = "float_or_null")]
     pub gradient_norm: f64,
     /// Learning rate used.
+    #[serde(deserialize_with = "float_or_null")]
     pub lr: f64,
     /// Training examples per second over this step.
+    #[serde(deserialize_with = "float_or_null")]
     pub images_per_second: f64,
     /// `true` when the step was skipped for a non-finite loss or gradient.
     pub skipped: bool,
@@ -46,12 +63,16 @@ pub struct EvalRecord {
     /// Step after which it ran.
     pub step: usize,
     /// precision@1 (held-out set as query and reference).
+    #[serde(deserialize_with = "float_or_null")]
     pub precision_at_1: f64,
     /// R-precision.
+    #[serde(deserialize_with = "float_or_null")]
     pub r_precision: f64,
     /// MAP@R.
+    #[serde(deserialize_with = "float_or_null")]
     pub mean_average_precision_at_r: f64,
     /// kNN accuracy of held-out queries against the gallery.
+    #[serde(deserialize_with = "float_or_null")]
     pub knn_accuracy: f64,
     /// Held-out queries evaluated.
     pub queries: usize,

@@ -107,7 +107,7 @@ pub fn metrics(
 }
 
 /// Evaluates `model` (inference mode, on `device`) on the splits, with at most `limit`
-/// held-out queries (0: all).
+/// held-out queries (0: all) and a gallery cut in the same proportion.
 pub fn evaluate<E: BatchInput>(
     model: &Siamese<E>,
     splits: &Splits,
@@ -117,14 +117,22 @@ pub fn evaluate<E: BatchInput>(
     device: &Device,
 ) -> Evaluation {
     let queries = first(&splits.eval, limit);
+    // The gallery shrinks in proportion, so a quick evaluation is quick throughout.
+    let gallery = match limit {
+        0 => splits.gallery.clone(),
+        _ => first(
+            &splits.gallery,
+            (limit * splits.gallery.len()).div_ceil(splits.eval.len().max(1)),
+        ),
+    };
     let query_embeddings = embed_set(model, &queries, device);
-    let gallery_embeddings = embed_set(model, &splits.gallery, device);
+    let gallery_embeddings = embed_set(model, &gallery, device);
     metrics(
         distance,
         query_embeddings,
         as_batch(&queries, device).labels,
         gallery_embeddings,
-        as_batch(&splits.gallery, device).labels,
+        as_batch(&gallery, device).labels,
         k,
     )
 }

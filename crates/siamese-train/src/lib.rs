@@ -4,7 +4,8 @@
 //! The data path reads in one direction: [`data`] (datasets and splits) →
 //! [`sampler`] (P×K batches) → [`batcher`] (augmentation, tensors) → model →
 //! [`objective`] (distance, miner, loss) → optimizer → [`evaluate`] (retrieval metrics) →
-//! [`run_dir`] (config, diagnostics, checkpoints, final model).
+//! [`run_dir`] (config, diagnostics, checkpoints, final model); [`verification`] scores
+//! same/different pairs with a trained model.
 
 pub mod augment;
 pub mod batcher;
@@ -21,6 +22,7 @@ pub mod rng;
 pub mod run_dir;
 pub mod sampler;
 pub mod trainer;
+pub mod verification;
 
 pub use config::TrainConfig;
 pub use error::{DataError, TrainError};

@@ -66,19 +66,31 @@ fn header(bytes: &[u8]) -> Option<(&str, usize)> {
     Some((header, start + length))
 }
 
+fn read(path: &Path) -> Result<Vec<u8>, TrainError> {
+    std::fs::read(path).map_err(|error| TrainError::run(path, format!("cannot read: {error}")))
+}
+
 /// Reads an int64 `[n]` vector and checks it has `expected` entries.
 pub fn read_i64_vector(path: &Path, expected: usize) -> Result<Vec<i64>, TrainError> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| TrainError::run(path, format!("cannot read: {error}")))?;
+    parse_i64_vector(&read(path)?, expected, path)
+}
+
+/// Parses the bytes of an int64 `[n]` `.npy` file read from `path` and checks it has
+/// `expected` entries.
+pub fn parse_i64_vector(
+    bytes: &[u8],
+    expected: usize,
+    path: &Path,
+) -> Result<Vec<i64>, TrainError> {
     let bad =
         |message: String| TrainError::run(path, format!("not an int64 [n] .npy file: {message}"));
     let (header, data_start) =
-        header(&bytes).ok_or_else(|| bad("missing or truncated header".into()))?;
+        header(bytes).ok_or_else(|| bad("missing or truncated header".into()))?;
     if !header.contains("'descr': '<i8'") {
         return Err(bad(format!("header {header:?} is not little-endian int64")));
     }
     let data = &bytes[data_start..];
-    if data.len() != expected * 8 {
+    if Some(data.len()) != expected.checked_mul(8) {
         return Err(bad(format!(
             "{} data bytes, expected {expected} labels",
             data.len()
@@ -93,12 +105,16 @@ pub fn read_i64_vector(path: &Path, expected: usize) -> Result<Vec<i64>, TrainEr
 /// Reads a float32 `[n, dim]` matrix written by [`write_f32_matrix`] (or NumPy): returns
 /// `(values, rows, columns)`.
 pub fn read_f32_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize), TrainError> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| TrainError::run(path, format!("cannot read: {error}")))?;
+    parse_f32_matrix(&read(path)?, path)
+}
+
+/// Parses the bytes of a float32 `[n, dim]` `.npy` file read from `path`: returns
+/// `(values, rows, columns)`.
+pub fn parse_f32_matrix(bytes: &[u8], path: &Path) -> Result<(Vec<f32>, usize, usize), TrainError> {
     let bad = |message: &str| {
         TrainError::run(path, format!("not a float32 [n, dim] .npy file: {message}"))
     };
-    let (header, data_start) = header(&bytes).ok_or_else(|| bad("missing or truncated header"))?;
+    let (header, data_start) = header(bytes).ok_or_else(|| bad("missing or truncated header"))?;
     if !header.contains("'descr': '<f4'") || header.contains("'fortran_order': True") {
         return Err(bad(&format!(
             "header {header:?} is not little-endian float32 in C order"
@@ -120,7 +136,7 @@ pub fn read_f32_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize), TrainErr
         return Err(bad(&format!("shape ({shape}) is not 2-D")));
     };
     let data = &bytes[data_start..];
-    if data.len() != rows * columns * 4 {
+    if Some(data.len()) != rows.checked_mul(columns).and_then(|n| n.checked_mul(4)) {
         return Err(bad(&format!(
             "{} data bytes for shape ({rows}, {columns})",
             data.len()

@@ -28,6 +28,9 @@ pub const SUMMARY_FILE: &str = "summary.json";
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
+    /// The directories this process created for it, innermost first (removed again by
+    /// [`RunDir::remove_if_unused`]).
+    created: Vec<PathBuf>,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary sibling, flushed, renamed over `path`.
@@ -58,6 +61,11 @@ impl RunDir {
                 "a run already exists here; pass --resume with this directory to continue it, or choose another --name",
             ));
         }
+        let created: Vec<PathBuf> = path
+            .ancestors()
+            .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.exists())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(&path).map_err(|error| {
             TrainError::run(&path, format!("cannot create the run directory: {error}"))
         })?;
@@ -67,7 +75,17 @@ impl RunDir {
             .map_err(|error| {
                 TrainError::run(&path, format!("the run directory is not writable: {error}"))
             })?;
-        Ok(Self { path })
+        Ok(Self { path, created })
+    }
+
+    /// Removes the directories [`RunDir::create`] made, as long as nothing was written into
+    /// them: a run that fails before it starts (bad data, say) leaves no trace.
+    pub fn remove_if_unused(&self) {
+        for dir in &self.created {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
     }
 
     /// Opens an existing run directory (it must hold `config.json`).
@@ -83,6 +101,7 @@ impl RunDir {
         }
         Ok(Self {
             path: path.to_path_buf(),
+            created: Vec::new(),
         })
     }
 

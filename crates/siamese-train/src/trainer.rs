@@ -212,6 +212,7 @@ fn run<E: BatchInput>(
         match resume_point(run_dir, request.resume)? {
             Some((dir, state)) => {
                 let (model, optimizer) = checkpoint::load::<E>(&dir, &train_device)?;
+                same_model(&dir, model.embedder.config(), &embedder_config)?;
                 sampler.restore(state.sampler);
                 augmentation = state.augmentation;
                 run_dir.keep_records_through(state.step)?;
@@ -375,6 +376,14 @@ fn run<E: BatchInput>(
     }
     progress.finish();
     let training_seconds = started.elapsed().as_secs_f64();
+    let mut weights = FiniteWeights { finite: true };
+    model.visit(&mut weights);
+    if !weights.finite {
+        return Err(TrainError::Stopped(format!(
+            "the weights are not finite after step {step}; no model written. The last good checkpoint in {} is intact. Lower --lr or check the data",
+            run_dir.checkpoints().display()
+        )));
+    }
     model.valid().save_dir(&run_dir.model_dir())?;
     let evaluation = evaluate(
         &model.valid(),
@@ -386,8 +395,14 @@ fn run<E: BatchInput>(
     );
     run_dir.append(&Record::Eval(eval_record(step, &evaluation)))?;
     let seconds = started.elapsed().as_secs_f64();
+    let skipped_steps = run_dir
+        .records()?
+        .iter()
+        .filter(|record| matches!(record, Record::Step(step) if step.skipped))
+        .count();
     run_dir.write_summary(&serde_json::json!({
         "steps": step,
+        "skipped_steps": skipped_steps,
         "seconds": seconds,
         "dataset": config.dataset.name(),
         "split": config.split,
@@ -420,12 +435,43 @@ fn resume_point(
         say(&format!("warning: skipping a checkpoint: {reason}"));
     }
     if latest.found.is_none() {
+        if !latest.skipped.is_empty() {
+            return Err(TrainError::run(
+                &run_dir.checkpoints(),
+                format!(
+                    "none of the {} checkpoint(s) verifies, so the run cannot continue; \
+                     move the checkpoints directory away to start this run again from step 0",
+                    latest.skipped.len()
+                ),
+            ));
+        }
         say(&format!(
             "no checkpoint in {}: starting the run from step 0",
             run_dir.checkpoints().display()
         ));
     }
     Ok(latest.found)
+}
+
+/// Refuses a checkpoint whose network differs from the one the run's configuration builds
+/// (a checkpoint copied from another run, or a config.json edited after the start).
+fn same_model<C: serde::Serialize>(
+    checkpoint: &Path,
+    found: &C,
+    expected: &C,
+) -> Result<(), TrainError> {
+    let as_json = |config: &C| serde_json::to_value(config).unwrap_or_default();
+    let (found, expected) = (as_json(found), as_json(expected));
+    if found == expected {
+        return Ok(());
+    }
+    Err(TrainError::run(
+        &checkpoint.join(siamese_model::CONFIG_FILE),
+        format!(
+            "the checkpoint holds another network than the run's config.json describes: \
+             checkpoint {found}, config.json {expected}"
+        ),
+    ))
 }
 
 fn eval_record(step: usize, evaluation: &Evaluation) -> EvalRecord {

@@ -13,6 +13,15 @@ use crate::DataError;
 pub fn read_feature_csv(path: &Path, label_column: Option<&str>) -> Result<ExampleSet, DataError> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| DataError::file(path, format!("cannot read: {error}")))?;
+    parse_feature_csv(&text, label_column, path)
+}
+
+/// Parses the `text` of the feature CSV `path` (as [`read_feature_csv`]).
+pub fn parse_feature_csv(
+    text: &str,
+    label_column: Option<&str>,
+    path: &Path,
+) -> Result<ExampleSet, DataError> {
     let mut rows = text
         .lines()
         .enumerate()

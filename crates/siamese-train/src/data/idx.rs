@@ -14,12 +14,28 @@ const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Largest count accepted in a header (guards against absurd allocations).
 const MAX_ITEMS: u32 = 100_000_000;
+/// Largest decompressed file accepted: 4 GiB (a gzip bomb stops here).
+const MAX_DECOMPRESSED: u64 = 1 << 32;
 
 /// Reads an image file and its label file into one set of 1×rows×columns images in
 /// `[0, 1]`, labels 0–9.
 pub fn read_idx_pair(images: &Path, labels: &Path) -> Result<ExampleSet, DataError> {
-    let image_bytes = read_maybe_gzip(images)?;
-    let label_bytes = read_maybe_gzip(labels)?;
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|error| DataError::file(path, format!("cannot read: {error}")))
+    };
+    parse_idx_pair(&read(images)?, &read(labels)?, images, labels)
+}
+
+/// Parses the raw (optionally gzip'd) bytes of an image file and its label file, read
+/// from `images` and `labels` (as [`read_idx_pair`]).
+pub fn parse_idx_pair(
+    image_file: &[u8],
+    label_file: &[u8],
+    images: &Path,
+    labels: &Path,
+) -> Result<ExampleSet, DataError> {
+    let image_bytes = maybe_gunzip(image_file, images)?;
+    let label_bytes = maybe_gunzip(label_file, labels)?;
     let (count, rows, columns, pixels) =
         parse_images(&image_bytes).map_err(|message| DataError::file(images, message))?;
     let label_values =
@@ -49,19 +65,28 @@ pub fn read_idx_pair(images: &Path, labels: &Path) -> Result<ExampleSet, DataErr
     .map_err(|error| DataError::file(images, error.to_string()))
 }
 
-fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path)
-        .map_err(|error| DataError::file(path, format!("cannot read: {error}")))?;
+/// The bytes of `raw`, decompressed when they start with the gzip magic; `path` names the
+/// file in errors. Decompression stops past the largest idx file accepted.
+fn maybe_gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut bytes = Vec::new();
-        GzDecoder::new(raw.as_slice())
+        GzDecoder::new(raw)
+            .take(MAX_DECOMPRESSED)
             .read_to_end(&mut bytes)
             .map_err(|error| {
                 DataError::file(path, format!("corrupt or truncated gzip data: {error}"))
             })?;
+        if bytes.len() as u64 == MAX_DECOMPRESSED {
+            return Err(DataError::file(
+                path,
+                format!(
+                    "decompresses to more than {MAX_DECOMPRESSED} bytes, larger than any idx file this reader accepts"
+                ),
+            ));
+        }
         Ok(bytes)
     } else {
-        Ok(raw)
+        Ok(raw.to_vec())
     }
 }
 

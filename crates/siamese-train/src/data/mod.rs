@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::DataError;
 
-pub use csv_features::read_feature_csv;
-pub use idx::read_idx_pair;
+pub use csv_features::{parse_feature_csv, read_feature_csv};
+pub use idx::{parse_idx_pair, read_idx_pair};
 pub use image_folder::{read_image, read_image_folder};
 pub use mnist5k::{MNIST5K_CSV_GZ, mnist5k};
 pub use split::{Split, Splits, split};

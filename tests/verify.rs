@@ -1,0 +1,208 @@
+//! `siamese verify` and `siamese compare` on a small trained image run: the metrics agree
+//! with a brute-force computation from the embeddings, the threshold is stored and used,
+//! and misuse gives clear errors.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Rows of a float32 `[n, dim]` .npy file written by `siamese embed`.
+fn npy_rows(path: &Path) -> Vec<Vec<f32>> {
+    let bytes = std::fs::read(path).expect("npy");
+    let header_length = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = std::str::from_utf8(&bytes[10..10 + header_length]).expect("header");
+    let columns: usize = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|shape| shape.split(',').nth(1))
+        .and_then(|columns| columns.trim().parse().ok())
+        .expect("shape");
+    let values: Vec<f32> = bytes[10 + header_length..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    values.chunks(columns).map(<[f32]>::to_vec).collect()
+}
+
+fn labels(path: &Path) -> Vec<i64> {
+    let bytes = std::fs::read(path).expect("labels npy");
+    let header_length = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    bytes[10 + header_length..]
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect()
+}
+
+/// The number after `label` on the line that starts with it.
+fn number_after(output: &str, label: &str) -> f64 {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{output}"))
+}
+
+#[test]
+fn verify_matches_brute_force_and_compare_uses_its_threshold() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let dir = root.path();
+    let images = image_folder(dir, 10);
+    let images = images.to_str().expect("utf-8");
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        images,
+        "--image-size",
+        "12x12",
+        "--classes-per-batch",
+        "3",
+        "--samples-per-class",
+        "4",
+        "--steps",
+        "12",
+        "--name",
+        "run",
+    ];
+    args.extend_from_slice(QUICK);
+    succeeds(siamese(&args, dir));
+
+    fails_with(
+        siamese(&["compare", "--run", "runs/run", "eval:0", "eval:1"], dir),
+        &["verification.json", "siamese verify --run runs/run"],
+    );
+
+    // Every pair of the 6 evaluation examples, scored by hand from the embeddings.
+    succeeds(siamese(
+        &[
+            "embed", "--run", "runs/run", "--input", "eval", "--out", "eval.npy",
+        ],
+        dir,
+    ));
+    let rows = npy_rows(&dir.join("eval.npy"));
+    let classes = labels(&dir.join("eval.labels.npy"));
+    assert_eq!(rows.len(), 6);
+    let mut lines = vec!["# left right flag".to_string()];
+    let (mut same, mut different) = (Vec::new(), Vec::new());
+    for i in 0..rows.len() {
+        for j in i + 1..rows.len() {
+            let distance: f64 = rows[i]
+                .iter()
+                .zip(&rows[j])
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let is_same = classes[i] == classes[j];
+            lines.push(format!(
+                "{i},{j},{}",
+                if is_same { "same" } else { "different" }
+            ));
+            if is_same {
+                same.push(distance);
+            } else {
+                different.push(distance);
+            }
+        }
+    }
+    std::fs::write(dir.join("pairs.txt"), lines.join("\n")).expect("pairs");
+    let mut wins = 0.0;
+    for s in &same {
+        for d in &different {
+            wins += if s < d {
+                1.0
+            } else if s == d {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    let auc = wins / (same.len() * different.len()) as f64;
+    let output = succeeds(siamese(
+        &["verify", "--run", "runs/run", "--pair-file", "pairs.txt"],
+        dir,
+    ));
+    assert!(
+        output.contains(&format!(
+            "{} same and {} different pairs scored by euclidean distance",
+            same.len(),
+            different.len()
+        )),
+        "{output}"
+    );
+    assert!(
+        (number_after(&output, "ROC AUC ") - auc).abs() < 1e-4,
+        "AUC {auc} by hand:\n{output}"
+    );
+    assert!(output.contains("not meaningful"), "{output}");
+
+    // Seeded balanced pairs; the stored threshold is the reported EER threshold.
+    let output = succeeds(siamese(
+        &["verify", "--run", "runs/run", "--pairs", "400"],
+        dir,
+    ));
+    assert!(
+        output.contains("200 same and 200 different pairs"),
+        "{output}"
+    );
+    let calibration: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("runs/run/verification.json")).expect("calibration"),
+    )
+    .expect("json");
+    let threshold = calibration["threshold"].as_f64().expect("threshold");
+    let printed = output
+        .lines()
+        .find_map(|line| line.split("at threshold ").nth(1))
+        .and_then(|rest| rest.trim().parse::<f64>().ok())
+        .expect("EER threshold");
+    assert!((printed - threshold).abs() < 1e-4, "{output}");
+
+    // compare: an index pair, and an image file against an index; the verdict follows
+    // the distance and the stored threshold.
+    let query = format!("{images}/vertical/03.png");
+    for (first, second) in [("eval:0", "eval:1"), (query.as_str(), "train:2")] {
+        let output = succeeds(siamese(
+            &["compare", "--run", "runs/run", first, second],
+            dir,
+        ));
+        let distance = number_after(&output, "euclidean distance: ");
+        let verdict = if distance <= threshold {
+            "same: threshold"
+        } else {
+            "different: threshold"
+        };
+        assert!(output.contains(verdict), "{output}");
+    }
+    let output = succeeds(siamese(
+        &["compare", "--run", "runs/run", "eval:0", "eval:0"],
+        dir,
+    ));
+    assert!(output.contains("euclidean distance: 0.0000"), "{output}");
+    assert!(output.contains("(class "), "{output}");
+
+    std::fs::write(dir.join("bad.txt"), "0 1 same\n0 2 maybe\n").expect("pairs");
+    fails_with(
+        siamese(
+            &["verify", "--run", "runs/run", "--pair-file", "bad.txt"],
+            dir,
+        ),
+        &["bad.txt", "line 2", "\"maybe\""],
+    );
+    std::fs::write(dir.join("far.txt"), "0 99 same\n").expect("pairs");
+    fails_with(
+        siamese(
+            &["verify", "--run", "runs/run", "--pair-file", "far.txt"],
+            dir,
+        ),
+        &["far.txt", "index 99", "6 examples"],
+    );
+    fails_with(
+        siamese(&["compare", "--run", "runs/run", "eval:0", "eval:x"], dir),
+        &["eval:x", "whole number"],
+    );
+}
