@@ -4,37 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-
-/// Rows of a float32 `[n, dim]` .npy file written by `siamese embed`.
-fn npy_rows(path: &Path) -> Vec<Vec<f32>> {
-    let bytes = std::fs::read(path).expect("npy");
-    let header_length = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
-    let header = std::str::from_utf8(&bytes[10..10 + header_length]).expect("header");
-    let columns: usize = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|shape| shape.split(',').nth(1))
-        .and_then(|columns| columns.trim().parse().ok())
-        .expect("shape");
-    let values: Vec<f32> = bytes[10 + header_length..]
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    values.chunks(columns).map(<[f32]>::to_vec).collect()
-}
-
-fn labels(path: &Path) -> Vec<i64> {
-    let bytes = std::fs::read(path).expect("labels npy");
-    let header_length = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
-    bytes[10 + header_length..]
-        .chunks_exact(8)
-        .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-        .collect()
-}
 
 /// The number after `label` on the line that starts with it.
 fn number_after(output: &str, label: &str) -> f64 {
@@ -85,7 +55,7 @@ fn verify_matches_brute_force_and_compare_uses_its_threshold() {
         dir,
     ));
     let rows = npy_rows(&dir.join("eval.npy"));
-    let classes = labels(&dir.join("eval.labels.npy"));
+    let classes = npy_labels(&dir.join("eval.labels.npy"));
     assert_eq!(rows.len(), 6);
     let mut lines = vec!["# left right flag".to_string()];
     let (mut same, mut different) = (Vec::new(), Vec::new());

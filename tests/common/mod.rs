@@ -119,3 +119,31 @@ pub fn feature_csv(root: &Path) -> PathBuf {
 }
 
 pub const QUICK: &[&str] = &["--eval-every", "0", "--checkpoint-every", "0", "--quiet"];
+
+/// Rows of a float32 `[n, dim]` .npy file written by `siamese embed`.
+pub fn npy_rows(path: &Path) -> Vec<Vec<f32>> {
+    let bytes = std::fs::read(path).expect("npy");
+    let header_length = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = std::str::from_utf8(&bytes[10..10 + header_length]).expect("header");
+    let columns: usize = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|shape| shape.split(',').nth(1))
+        .and_then(|columns| columns.trim().parse().ok())
+        .expect("shape");
+    let values: Vec<f32> = bytes[10 + header_length..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    values.chunks(columns).map(<[f32]>::to_vec).collect()
+}
+
+pub fn npy_labels(path: &Path) -> Vec<i64> {
+    let bytes = std::fs::read(path).expect("labels npy");
+    let header_length = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    bytes[10 + header_length..]
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect()
+}
