@@ -38,6 +38,15 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Embed two inputs and say whether they show the same class.
     Compare(verify::CompareArgs),
+    /// Write PNG charts and a self-contained report.html into a run directory.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The run directory.
+    #[arg(long)]
+    run: PathBuf,
 }
 
 /// Where the data is (shared by the commands).
@@ -163,6 +172,9 @@ struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Write the report (charts and report.html) into the run directory at the end.
+    #[arg(long)]
+    report: bool,
 }
 
 #[derive(Args)]
@@ -213,6 +225,7 @@ fn main() -> ExitCode {
         Command::Search(args) => search(args),
         Command::Verify(args) => verify::verify(args),
         Command::Compare(args) => verify::compare(args),
+        Command::Report(args) => report(&args.run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -302,13 +315,15 @@ fn train(args: TrainArgs) -> Result<()> {
             );
         }
         let (run, config) = run_config(resume)?;
-        let outcome = trainer::train(TrainRequest {
+        trainer::train(TrainRequest {
             config,
             run,
             resume: true,
             quiet: args.quiet,
         })?;
-        drop(outcome);
+        if args.report {
+            report(resume)?;
+        }
         return Ok(());
     }
     // A configuration file is the base; without one, the tuned defaults of the dataset.
@@ -340,6 +355,9 @@ fn train(args: TrainArgs) -> Result<()> {
         run.remove_if_unused();
     }
     trained?;
+    if args.report {
+        report(run.path())?;
+    }
     Ok(())
 }
 
@@ -393,6 +411,14 @@ fn apply(config: &mut TrainConfig, args: &TrainArgs) {
     if args.soft_margin {
         config.soft_margin = true;
     }
+}
+
+fn report(run_path: &Path) -> Result<()> {
+    let (run, config) = run_config(run_path)?;
+    let device = backend_device(config.backend)?;
+    let page = siamese_train::report::write_report(&run, &config, &device)?;
+    println!("report: {}", page.display());
+    Ok(())
 }
 
 fn eval(args: EvalArgs) -> Result<()> {

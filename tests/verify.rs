@@ -1,6 +1,6 @@
-//! `siamese verify` and `siamese compare` on a small trained image run: the metrics agree
-//! with a brute-force computation from the embeddings, the threshold is stored and used,
-//! and misuse gives clear errors.
+//! `siamese verify`, `siamese compare` and `siamese report` on a small trained image run:
+//! the metrics agree with a brute-force computation from the embeddings, the threshold is
+//! stored and used, misuse gives clear errors, and the report's charts and page exist.
 
 mod common;
 
@@ -175,4 +175,67 @@ fn verify_matches_brute_force_and_compare_uses_its_threshold() {
         siamese(&["compare", "--run", "runs/run", "eval:0", "eval:x"], dir),
         &["eval:x", "whole number"],
     );
+}
+
+#[test]
+fn report_writes_six_charts_and_a_self_contained_page() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let dir = root.path();
+    let images = image_folder(dir, 10);
+    let images = images.to_str().expect("utf-8");
+    let args = vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        images,
+        "--image-size",
+        "12x12",
+        "--classes-per-batch",
+        "3",
+        "--samples-per-class",
+        "4",
+        "--steps",
+        "30",
+        "--eval-every",
+        "10",
+        "--checkpoint-every",
+        "0",
+        "--quiet",
+        "--report",
+        "--name",
+        "run",
+    ];
+    let output = succeeds(siamese(&args, dir));
+    assert!(output.contains("report: runs/run/report.html"), "{output}");
+    let run = dir.join("runs/run");
+    let charts = [
+        "loss.png",
+        "triplet-classes.png",
+        "metrics.png",
+        "distances.png",
+        "roc.png",
+        "embedding-map.png",
+    ];
+    for chart in charts {
+        let decoded = image::open(run.join(chart)).expect("a PNG");
+        assert_eq!((decoded.width(), decoded.height()), (900, 560), "{chart}");
+        // Drawn on, not blank: more than a few distinct colours.
+        let rgb = decoded.to_rgb8();
+        let mut colours: Vec<[u8; 3]> = rgb.pixels().map(|p| p.0).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        assert!(colours.len() > 20, "{chart} has {} colours", colours.len());
+    }
+    let page = std::fs::read_to_string(run.join("report.html")).expect("report");
+    assert_eq!(page.matches("src=\"data:image/png;base64,").count(), 6);
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no network"
+    );
+    assert!(page.contains("precision@1") && page.contains("ROC AUC"));
+    // `siamese report` rewrites it from the run directory alone.
+    std::fs::remove_file(run.join("report.html")).expect("remove");
+    succeeds(siamese(&["report", "--run", "runs/run"], dir));
+    assert!(run.join("report.html").is_file());
 }

@@ -18,6 +18,7 @@ pub mod evaluate;
 pub mod npy;
 pub mod objective;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod run_dir;
 pub mod sampler;

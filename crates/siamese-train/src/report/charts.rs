@@ -1,0 +1,477 @@
+//! PNG charts drawn with plotters into an RGB buffer and encoded with the `image` crate;
+//! text uses the embedded DejaVu Sans, so no system font is needed.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::TrainError;
+
+/// The font every chart uses, registered once.
+const FONT: &str = "sans-serif";
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+/// Chart size in pixels.
+pub const SIZE: (u32, u32) = (900, 560);
+
+/// A named series of `(x, y)` points with its colour.
+pub struct Series<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// Points in x order.
+    pub points: Vec<(f64, f64)>,
+    /// Colour.
+    pub color: RGBColor,
+}
+
+/// Colours for classes and series (colour-blind-safe Okabe–Ito, then a few more).
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+    RGBColor(128, 128, 128),
+    RGBColor(153, 79, 0),
+];
+
+fn chart_error(path: &Path, error: impl std::fmt::Display) -> TrainError {
+    TrainError::run(path, format!("cannot draw the chart: {error}"))
+}
+
+/// Draws with `draw` on a white canvas of [`SIZE`] and writes the PNG to `path`.
+fn render(
+    path: &Path,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<(), TrainError> {
+    REGISTER.call_once(|| {
+        // The font is compiled in; registering it cannot fail for a valid TTF.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
+    });
+    let (width, height) = SIZE;
+    let mut buffer = vec![255u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|error| chart_error(path, error))?;
+        draw(&root).map_err(|error| chart_error(path, error))?;
+        root.present().map_err(|error| chart_error(path, error))?;
+    }
+    let image = image::RgbImage::from_raw(width, height, buffer)
+        .ok_or_else(|| chart_error(path, "buffer size"))?;
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|error| chart_error(path, error))?;
+    crate::run_dir::write_atomic(path, &bytes)
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values
+        .filter(|value| value.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| {
+            (low.min(value), high.max(value))
+        });
+    if !low.is_finite() {
+        return (0.0, 1.0);
+    }
+    if high - low < 1e-12 {
+        return (low - 0.5, high + 0.5);
+    }
+    let pad = (high - low) * 0.05;
+    (low - pad, high + pad)
+}
+
+/// Line charts stacked vertically, one panel per `(title, y label, series)`, sharing the
+/// x axis label.
+pub fn line_panels(
+    path: &Path,
+    x_label: &str,
+    panels: &[(&str, &str, Vec<Series>)],
+) -> Result<(), TrainError> {
+    render(path, |root| {
+        let areas = root.split_evenly((panels.len(), 1));
+        for (area, (title, y_label, series)) in areas.iter().zip(panels) {
+            let (x_low, x_high) = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+            let (y_low, y_high) = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+            let mut chart = ChartBuilder::on(area)
+                .caption(*title, (FONT, 20))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x_low..x_high, y_low..y_high)
+                .map_err(|error| error.to_string())?;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(*y_label)
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 15))
+                .draw()
+                .map_err(|error| error.to_string())?;
+            for line in series {
+                let color = line.color;
+                let finite: Vec<(f64, f64)> = line
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|p| p.1.is_finite())
+                    .collect();
+                // Dense, noisy series (per-step values): the raw values faint, a moving
+                // average on top. Thin lines only: plotters' thick lines leave artefacts on
+                // near-vertical segments.
+                let window = finite.len() / 40;
+                if window > 1 {
+                    chart
+                        .draw_series(LineSeries::new(finite.iter().copied(), color.mix(0.3)))
+                        .map_err(|error| error.to_string())?;
+                    let smooth = moving_average(&finite, window);
+                    chart
+                        .draw_series(LineSeries::new(smooth, color.stroke_width(1)))
+                        .map_err(|error| error.to_string())?
+                        .label(format!(
+                            "{} (mean of {window} steps; raw values faint)",
+                            line.label
+                        ))
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        });
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(
+                            finite.iter().copied(),
+                            color.stroke_width(1),
+                        ))
+                        .map_err(|error| error.to_string())?
+                        .label(line.label)
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        });
+                    chart
+                        .draw_series(
+                            finite
+                                .iter()
+                                .map(|&point| Circle::new(point, 3, color.filled())),
+                        )
+                        .map_err(|error| error.to_string())?;
+                }
+            }
+            if !series.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .label_font((FONT, 14))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(SeriesLabelPosition::LowerRight)
+                    .draw()
+                    .map_err(|error| error.to_string())?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Centred moving average over `window` points.
+fn moving_average(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    let half = window / 2;
+    (0..points.len())
+        .map(|i| {
+            let (start, end) = (i.saturating_sub(half), (i + half + 1).min(points.len()));
+            let mean = points[start..end].iter().map(|p| p.1).sum::<f64>() / (end - start) as f64;
+            (points[i].0, mean)
+        })
+        .collect()
+}
+
+/// Fractions that add up to 1 at each x, drawn as stacked areas (bottom first).
+pub fn stacked_fractions(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    layers: &[Series],
+) -> Result<(), TrainError> {
+    render(path, |root| {
+        let (x_low, x_high) = range(layers.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(x_low..x_high, 0.0..1.0)
+            .map_err(|error| error.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc("fraction of the batch's valid triplets")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(|error| error.to_string())?;
+        // Cumulative tops, drawn from the top layer down so each covers the ones above.
+        let window = layers
+            .first()
+            .map_or(0, |layer| layer.points.len() / 80)
+            .max(1);
+        let smoothed: Vec<Vec<(f64, f64)>> = layers
+            .iter()
+            .map(|layer| moving_average(&layer.points, window))
+            .collect();
+        let count = smoothed.first().map_or(0, Vec::len);
+        let mut tops: Vec<Vec<(f64, f64)>> = Vec::new();
+        let mut running = vec![0.0; count];
+        for layer in &smoothed {
+            for (total, point) in running.iter_mut().zip(layer) {
+                *total += point.1;
+            }
+            tops.push(
+                layer
+                    .iter()
+                    .zip(&running)
+                    .map(|(point, total)| (point.0, *total))
+                    .collect(),
+            );
+        }
+        for (layer, top) in layers.iter().zip(&tops).rev() {
+            let color = layer.color;
+            chart
+                .draw_series(AreaSeries::new(
+                    top.iter().copied(),
+                    0.0,
+                    color.mix(0.9).filled(),
+                ))
+                .map_err(|error| error.to_string())?
+                .label(layer.label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|error| error.to_string())?;
+        Ok(())
+    })
+}
+
+/// Density histograms of several samples on shared bins, with labelled vertical markers.
+pub fn histograms(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    samples: &[(&str, &[f64], RGBColor)],
+    markers: &[(String, f64, RGBColor)],
+) -> Result<(), TrainError> {
+    const BINS: usize = 60;
+    render(path, |root| {
+        let (low, high) = range(
+            samples
+                .iter()
+                .flat_map(|(_, values, _)| values.iter().copied())
+                .chain(markers.iter().map(|marker| marker.1)),
+        );
+        let width = (high - low) / BINS as f64;
+        let densities: Vec<Vec<f64>> = samples
+            .iter()
+            .map(|(_, values, _)| {
+                let mut counts = vec![0.0; BINS];
+                for value in values.iter().filter(|v| v.is_finite()) {
+                    let bin = (((value - low) / width) as usize).min(BINS - 1);
+                    counts[bin] += 1.0;
+                }
+                let total = values.len().max(1) as f64 * width;
+                counts.into_iter().map(|count| count / total).collect()
+            })
+            .collect();
+        let top = densities.iter().flatten().copied().fold(0.0, f64::max) * 1.1;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(low..high, 0.0..top.max(1e-9))
+            .map_err(|error| error.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc("density (area 1 per curve)")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(|error| error.to_string())?;
+        for ((label, values, color), density) in samples.iter().zip(&densities) {
+            let color = *color;
+            chart
+                .draw_series(density.iter().enumerate().map(|(bin, &value)| {
+                    let left = low + bin as f64 * width;
+                    Rectangle::new(
+                        [(left, 0.0), (left + width, value)],
+                        color.mix(0.45).filled(),
+                    )
+                }))
+                .map_err(|error| error.to_string())?
+                .label(format!("{label} ({} pairs)", values.len()))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.mix(0.45).filled())
+                });
+        }
+        for (label, value, color) in markers {
+            let color = *color;
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(*value, 0.0), (*value, top)],
+                    color.stroke_width(2),
+                ))
+                .map_err(|error| error.to_string())?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|error| error.to_string())?;
+        Ok(())
+    })
+}
+
+/// A ROC curve (FAR on a log x axis down to `min_far`, TAR on y) with the chance line and a
+/// marked point. FAR values below `min_far` (no false accept) sit on the left edge.
+pub fn roc(
+    path: &Path,
+    title: &str,
+    curve: &[(f64, f64)],
+    min_far: f64,
+    marked: (&str, f64, f64),
+) -> Result<(), TrainError> {
+    render(path, |root| {
+        let clamp = |far: f64| far.max(min_far);
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d((min_far..1.0).log_scale(), 0.0..1.0)
+            .map_err(|error| error.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("false-accept rate, log scale (different pairs accepted)")
+            .y_desc("true-accept rate (same pairs accepted)")
+            .x_label_formatter(&|far| format!("{far:.0e}"))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(|error| error.to_string())?;
+        let chance: Vec<(f64, f64)> = (0..=100)
+            .map(|i| {
+                let far = min_far * (1.0 / min_far).powf(f64::from(i) / 100.0);
+                (far, far)
+            })
+            .collect();
+        chart
+            .draw_series(LineSeries::new(chance, PALETTE[8].stroke_width(1)))
+            .map_err(|error| error.to_string())?
+            .label("chance")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[8].stroke_width(1))
+            });
+        chart
+            .draw_series(LineSeries::new(
+                curve.iter().map(|&(far, tar)| (clamp(far), tar)),
+                PALETTE[0].stroke_width(2),
+            ))
+            .map_err(|error| error.to_string())?
+            .label("ROC")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2))
+            });
+        let (label, far, tar) = marked;
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (clamp(far), tar),
+                6,
+                PALETTE[5].filled(),
+            )))
+            .map_err(|error| error.to_string())?
+            .label(label)
+            .legend(|(x, y)| Circle::new((x + 10, y), 5, PALETTE[5].filled()));
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|error| error.to_string())?;
+        Ok(())
+    })
+}
+
+/// A scatter plot of labelled 2-D points, one colour per class, with a legend.
+pub fn scatter(
+    path: &Path,
+    title: &str,
+    axes: (&str, &str),
+    points: &[(f64, f64, usize)],
+    class_names: &[String],
+) -> Result<(), TrainError> {
+    render(path, |root| {
+        let (x_low, x_high) = range(points.iter().map(|p| p.0));
+        let (y_low, y_high) = range(points.iter().map(|p| p.1));
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .right_y_label_area_size(0)
+            .build_cartesian_2d(x_low..x_high, y_low..y_high)
+            .map_err(|error| error.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(axes.0)
+            .y_desc(axes.1)
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(|error| error.to_string())?;
+        for (class, name) in class_names.iter().enumerate() {
+            let color = PALETTE[class % PALETTE.len()];
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .filter(|point| point.2 == class)
+                        .map(|point| Circle::new((point.0, point.1), 2, color.filled())),
+                )
+                .map_err(|error| error.to_string())?
+                .label(name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|error| error.to_string())?;
+        Ok(())
+    })
+}
