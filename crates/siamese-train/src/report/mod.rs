@@ -124,11 +124,19 @@ fn training_charts(dir: &Path, records: &[Record]) -> Result<(), TrainError> {
         points: evals.iter().map(|e| (e.step as f64, value(e))).collect(),
         color,
     };
+    let queries: Vec<usize> = evals.iter().map(|e| e.queries).collect();
+    let title = match (queries.first(), queries.last()) {
+        (Some(first), Some(last)) if first != last => format!(
+            "Held-out retrieval: earlier points on {first} queries, the last on {last} (not comparable)"
+        ),
+        (Some(count), _) => format!("Held-out retrieval ({count} queries)"),
+        _ => "Held-out retrieval (no evaluation recorded)".to_string(),
+    };
     charts::line_panels(
         &dir.join(CHARTS[2].0),
         "optimiser step",
         &[(
-            "Held-out retrieval (intermediate evaluations may use a subset)",
+            title.as_str(),
             "metric value",
             vec![
                 metric("precision@1", PALETTE[0], |e| e.precision_at_1),
