@@ -166,18 +166,26 @@ pub fn line_panels(
                 }
             }
             if !series.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .label_font((FONT, 14))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::LowerRight)
-                    .draw()
-                    .map_err(|error| error.to_string())?;
+                legend(&mut chart, SeriesLabelPosition::LowerRight)?;
             }
         }
         Ok(())
     })
+}
+
+/// Draws the series legend of `chart` at `position`, in the style every chart shares.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(|error| error.to_string())
 }
 
 /// Centred moving average over `window` points.
@@ -254,14 +262,7 @@ pub fn stacked_fractions(
                     Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|error| error.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -340,14 +341,7 @@ pub fn histograms(
                     PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|error| error.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -412,14 +406,7 @@ pub fn roc(
             .map_err(|error| error.to_string())?
             .label(label)
             .legend(|(x, y)| Circle::new((x + 10, y), 5, PALETTE[5].filled()));
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(|error| error.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }
@@ -464,14 +451,7 @@ pub fn scatter(
                 .label(name.as_str())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|error| error.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
