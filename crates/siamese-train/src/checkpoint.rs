@@ -145,6 +145,19 @@ fn checkpoint_dirs(root: &Path) -> Result<Vec<PathBuf>, TrainError> {
     Ok(dirs.into_iter().map(|(_, path)| path).collect())
 }
 
+/// Fails when `version` (of the state file `path`) is newer than [`FORMAT_VERSION`].
+fn known_format(version: u32, path: &Path) -> Result<(), TrainError> {
+    if version > FORMAT_VERSION {
+        return Err(TrainError::run(
+            path,
+            format!(
+                "checkpoint format {version} is newer than this program's {FORMAT_VERSION}; use a newer siamese"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Fails when `dir/state.json` declares a layout newer than [`FORMAT_VERSION`]; a state that
 /// cannot be read says nothing about its version and is left to [`read_state`].
 fn refuse_newer_format(dir: &Path) -> Result<(), TrainError> {
@@ -157,15 +170,8 @@ fn refuse_newer_format(dir: &Path) -> Result<(), TrainError> {
         .ok()
         .and_then(|text| serde_json::from_str::<Version>(&text).ok());
     match version {
-        Some(Version { format_version }) if format_version > FORMAT_VERSION => {
-            Err(TrainError::run(
-                &path,
-                format!(
-                    "checkpoint format {format_version} is newer than this program's {FORMAT_VERSION}; use a newer siamese"
-                ),
-            ))
-        }
-        _ => Ok(()),
+        Some(Version { format_version }) => known_format(format_version, &path),
+        None => Ok(()),
     }
 }
 
@@ -195,15 +201,7 @@ pub fn read_state(dir: &Path) -> Result<TrainerState, TrainError> {
 pub fn parse_state(text: &str, path: &Path) -> Result<TrainerState, TrainError> {
     let state: TrainerState = serde_json::from_str(text)
         .map_err(|error| TrainError::run(path, format!("corrupt checkpoint state: {error}")))?;
-    if state.format_version > FORMAT_VERSION {
-        return Err(TrainError::run(
-            path,
-            format!(
-                "checkpoint format {} is newer than this program's {FORMAT_VERSION}; use a newer siamese",
-                state.format_version
-            ),
-        ));
-    }
+    known_format(state.format_version, path)?;
     let files = [
         siamese_model::CONFIG_FILE,
         siamese_model::WEIGHTS_FILE,
