@@ -1,9 +1,10 @@
 //! One model, several backends: the same initial weights and the same batches trained on
-//! every compiled backend (flex, ndarray, and wgpu once that feature exists), with the time
-//! per step and how far each backend's losses stray from flex's.
+//! every compiled backend (flex, ndarray, and wgpu with `--features wgpu`), with the time
+//! per step and how far each backend's losses stray from flex's. `tests/parity.rs` holds
+//! every backend to this.
 //!
-//! Run: `cargo run --release --example backends` (about half a minute: ndarray's
-//! convolution backward pass is slow).
+//! Run: `cargo run --release --example backends [--features wgpu]` (about half a minute:
+//! ndarray's convolution backward pass is slow; wgpu's first step compiles kernels).
 //! Prints one line per backend: median milliseconds per step (batch 4 × 4 MNIST digits,
 //! default embedder, batch-all triplet loss, Adam) and the largest loss difference from
 //! flex over the steps (float rounding: about 1e-6).
@@ -14,11 +15,11 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use siamese::model::{ConvEmbedder, ConvEmbedderConfig, EmbedderConfig, Siamese};
+use siamese::train::backend::backend_device;
 use siamese::train::batcher::{BatchInput, ExampleBatcher};
 use siamese::train::config::BackendKind;
 use siamese::train::data::{DatasetSpec, Example, Split};
 use siamese::train::sampler::PkSampler;
-use siamese::train::trainer::backend_device;
 use siamese::triplet::distances::Euclidean;
 use siamese::triplet::losses::BatchAllTripletLoss;
 
@@ -55,7 +56,7 @@ fn train_on(
     Ok((losses, times[times.len() / 2]))
 }
 
-fn compare() -> anyhow::Result<f32> {
+fn main() -> anyhow::Result<()> {
     let splits = DatasetSpec::Mnist5k.load(Split::Standard, 42)?;
     let mut sampler = PkSampler::new(splits.train.labels(), 4, 4, 42)?;
     let batches: Vec<Vec<Example>> = (0..STEPS)
@@ -77,7 +78,6 @@ fn compare() -> anyhow::Result<f32> {
     Siamese::new(ConvEmbedderConfig::new().init(&flex)?).save_dir(weights.path())?;
 
     let (reference, _) = train_on(&flex, weights.path(), &batches)?;
-    let mut largest = 0.0f32;
     for backend in [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu] {
         let device = match backend_device(backend) {
             Ok(device) => device,
@@ -92,21 +92,9 @@ fn compare() -> anyhow::Result<f32> {
             .zip(&reference)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f32::max);
-        largest = largest.max(difference);
         println!(
             "{backend:?}: {median_ms:.1} ms per step, losses {losses:.4?}, largest difference from flex {difference:.2e}"
         );
     }
-    Ok(largest)
-}
-
-fn main() -> anyhow::Result<()> {
-    compare()?;
-    Ok(())
-}
-
-#[test]
-fn every_backend_agrees_with_flex() -> anyhow::Result<()> {
-    assert!(compare()? < 1e-4);
     Ok(())
 }

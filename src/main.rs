@@ -11,10 +11,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
+use siamese_train::backend::backend_device;
 use siamese_train::config::{BackendKind, TrainConfig, names, parse_name};
 use siamese_train::data::{DatasetSpec, ExampleSet, FASHION_MNIST_DIR, InputShape, Split};
 use siamese_train::run_dir::{RunDir, default_name};
-use siamese_train::trainer::{self, TrainRequest, TrainedModel, backend_device, run_config};
+use siamese_train::trainer::{self, TrainRequest, TrainedModel, run_config};
 
 /// Siamese networks with triplet loss, on Burn.
 #[derive(Parser)]

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow, bail};
 use burn::prelude::*;
 use clap::Args;
+use siamese_train::backend::backend_device;
 use siamese_train::data::{ExampleSet, InputShape};
-use siamese_train::trainer::{TrainedModel, backend_device, run_config};
+use siamese_train::trainer::{TrainedModel, run_config};
 use siamese_train::verification::{
     Calibration, Pair, VERIFICATION_FILE, balanced_pairs, read_pair_file, report,
 };

@@ -358,10 +358,6 @@ fn bad_input_fails_with_a_clear_error() {
         ],
     );
     fails_with(
-        siamese(&["train", "--backend", "wgpu", "--steps", "1"], dir),
-        &["wgpu", "built without"],
-    );
-    fails_with(
         siamese(&["train", "--dataset", "csv"], dir),
         &["--data FILE"],
     );
@@ -436,4 +432,17 @@ fn bad_input_fails_with_a_clear_error() {
     let bytes = std::fs::read(&weights).expect("weights");
     std::fs::write(&weights, &bytes[..bytes.len() / 3]).expect("truncate");
     fails_with(siamese(&["eval", "--run", "runs/cut"], dir), &["model.bpk"]);
+}
+
+/// A build without the feature says how to get the backend.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn backend_missing_from_the_build_says_which_feature_to_enable() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let mut args = vec!["train", "--backend", "wgpu", "--steps", "2"];
+    args.extend_from_slice(QUICK);
+    fails_with(
+        siamese(&args, root.path()),
+        &["without the wgpu backend", "--features wgpu"],
+    );
 }

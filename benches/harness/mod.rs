@@ -2,8 +2,10 @@
 //! binary, so its peak resident memory (`VmHWM`) is its own; the parent prints a table and
 //! writes JSON to `target/bench-<name>.json`.
 //!
-//! Flags: `--backends flex,ndarray`, `--methods a,b`, `--sizes 128,512`, `--repeats 5`,
-//! `--budget 20` (seconds of timed steps per configuration, at least one step).
+//! Flags: `--backends flex,ndarray[,wgpu]`, `--methods a,b`, `--sizes 128,512`,
+//! `--repeats 5`, `--budget 20` (seconds of timed steps per configuration, at least one
+//! step). wgpu needs `--features wgpu`; on every backend the first step (which compiles
+//! kernels on wgpu) is an untimed warm-up, and each timed step waits for the device.
 
 use std::process::Command;
 use std::time::Instant;
@@ -42,18 +44,34 @@ pub struct Measurement {
     pub per_second: f64,
     /// Peak resident memory above the resident memory before the first step, MiB.
     pub peak_mib: f64,
+    /// CPU seconds (all threads) per wall second over the timed steps: about the number of
+    /// busy threads, so it shows whether a thread limit was honoured.
+    pub cpu_per_wall: f64,
 }
 
-/// The device of a compiled backend, by name.
-pub fn device(name: &str) -> Option<Device> {
-    match name {
-        #[cfg(feature = "flex")]
-        "flex" => Some(Device::flex()),
-        #[cfg(feature = "ndarray")]
-        #[allow(deprecated)]
-        "ndarray" => Some(Device::ndarray()),
-        _ => None,
-    }
+/// The device of a compiled backend, by name (`flex`, `ndarray`, `wgpu`), or why not.
+pub fn device(name: &str) -> Result<Device, String> {
+    let kind = siamese::train::config::parse_name::<siamese::train::config::BackendKind>(name)
+        .ok_or_else(|| format!("unknown backend {name:?}; expected flex, ndarray or wgpu"))?;
+    siamese::train::backend::backend_device(kind).map_err(|error| error.to_string())
+}
+
+/// CPU seconds this process has used, user and system, all threads (`/proc/self/stat`,
+/// in clock ticks of 1/100 s, the Linux default).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // utime and stime: fields 14 and 15 of the line; the list starts at field 3.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// `VmHWM` and `VmRSS` of this process, in MiB.
@@ -86,24 +104,38 @@ fn list(arguments: &[String], name: &str, default: Vec<String>) -> Vec<String> {
 
 /// Child: one configuration, printed as one JSON line.
 fn child<B: Bench>(backend: &str, method: &str, batch: usize, repeats: usize, budget: f64) {
-    let Some(device) = device(backend) else {
-        eprintln!("backend {backend} is not compiled in");
-        std::process::exit(2);
+    let device = match device(backend) {
+        Ok(device) => device,
+        Err(error) => {
+            eprintln!("backend {backend}: {error}");
+            std::process::exit(2);
+        }
     };
     let (_, base) = memory();
     let mut step = B::prepare(&device, method, batch);
     let started = Instant::now();
     let items = step();
+    // wgpu queues work: each timed step ends when the device has finished it.
+    let synchronised = |device: &Device| {
+        if let Err(error) = device.sync() {
+            eprintln!("backend {backend}: {error:?}");
+            std::process::exit(1);
+        }
+    };
+    synchronised(&device);
     let warmup = started.elapsed().as_secs_f64();
     let mut times = Vec::new();
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     while times.len() < repeats.max(1)
         && (times.is_empty() || started.elapsed().as_secs_f64() + warmup < budget)
     {
         let begin = Instant::now();
         step();
+        synchronised(&device);
         times.push(begin.elapsed().as_secs_f64() * 1e3);
     }
+    let cpu_per_wall = (cpu_seconds() - cpu_before) / started.elapsed().as_secs_f64();
     times.sort_by(f64::total_cmp);
     let (peak, _) = memory();
     let median = times[times.len() / 2];
@@ -118,6 +150,7 @@ fn child<B: Bench>(backend: &str, method: &str, batch: usize, repeats: usize, bu
         runs: times.len(),
         per_second: batch as f64 / (median / 1e3),
         peak_mib: peak - base,
+        cpu_per_wall,
     };
     match serde_json::to_string(&measurement) {
         Ok(line) => println!("{line}"),
@@ -161,8 +194,8 @@ pub fn main<B: Bench>() {
         std::process::exit(1);
     };
     println!(
-        "{:<8} {:<24} {:>6} {:>10} {:>11} {:>19} {:>10} {:>9}",
-        "backend", "method", "B", "items", "median ms", "min–max ms", "per s", "peak MiB"
+        "{:<8} {:<24} {:>6} {:>10} {:>11} {:>19} {:>10} {:>9} {:>5}",
+        "backend", "method", "B", "items", "median ms", "min–max ms", "per s", "peak MiB", "cpu"
     );
     let mut results = Vec::new();
     for backend in &backends {
@@ -189,7 +222,7 @@ pub fn main<B: Bench>() {
                 match parsed {
                     Ok(m) => {
                         println!(
-                            "{:<8} {:<24} {:>6} {:>10} {:>11.2} {:>19} {:>10.0} {:>9.0}",
+                            "{:<8} {:<24} {:>6} {:>10} {:>11.2} {:>19} {:>10.0} {:>9.0} {:>5.2}",
                             m.backend,
                             m.method,
                             m.batch,
@@ -197,7 +230,8 @@ pub fn main<B: Bench>() {
                             m.median_ms,
                             format!("{:.1}–{:.1}", m.min_ms, m.max_ms),
                             m.per_second,
-                            m.peak_mib
+                            m.peak_mib,
+                            m.cpu_per_wall
                         );
                         results.push(m);
                     }

@@ -7,6 +7,36 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The wgpu device for the `wgpu` tests; `None` (said once on stderr) when the user set
+/// `SIAMESE_SKIP_WGPU=1`.
+///
+/// # Panics
+/// When there is no wgpu adapter and the user did not opt out, with how to get one.
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device() -> Option<burn::prelude::Device> {
+    use std::io::Write;
+    if skip_wgpu() {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        // To the stderr handle itself: the harness captures `eprintln!`.
+        SAID.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SIAMESE_SKIP_WGPU=1: the wgpu tests of this binary were skipped"
+            );
+        });
+        return None;
+    }
+    match siamese::train::backend::backend_device(siamese::train::config::BackendKind::Wgpu) {
+        Ok(device) => Some(device),
+        Err(error) => panic!("{error}; or set SIAMESE_SKIP_WGPU=1 to skip the wgpu tests"),
+    }
+}
+
+/// Whether the user opted out of the wgpu tests with `SIAMESE_SKIP_WGPU=1`.
+pub fn skip_wgpu() -> bool {
+    std::env::var_os("SIAMESE_SKIP_WGPU").is_some_and(|value| value == "1")
+}
+
 /// Runs the `siamese` binary with `args` in `cwd`.
 pub fn siamese(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_siamese"))

@@ -8,6 +8,7 @@
 //! same/different pairs with a trained model.
 
 pub mod augment;
+pub mod backend;
 pub mod batcher;
 pub mod checkpoint;
 pub mod config;

@@ -15,9 +15,10 @@ use siamese_model::{
 
 use crate::TrainError;
 use crate::augment::random_shift;
+use crate::backend::{backend_device, describe_backend};
 use crate::batcher::{BatchInput, ExampleBatcher};
 use crate::checkpoint::{self, TrainerState};
-use crate::config::{BackendKind, TrainConfig};
+use crate::config::TrainConfig;
 use crate::data::{Example, InputShape, Splits};
 use crate::diagnostics::{EvalRecord, Record, StepRecord, batch_statistics};
 use crate::evaluate::{Evaluation, evaluate, raw_baseline};
@@ -31,29 +32,6 @@ use crate::sampler::PkSampler;
 const INACTIVE_WARNING_STEPS: usize = 100;
 /// Mean negative-pair distance below which the embedding counts as collapsed.
 const COLLAPSE_DISTANCE: f64 = 1e-4;
-
-/// The device of a backend, or why it is not available.
-pub fn backend_device(backend: BackendKind) -> Result<Device, TrainError> {
-    match backend {
-        #[cfg(feature = "flex")]
-        BackendKind::Flex => Ok(Device::flex()),
-        #[cfg(feature = "ndarray")]
-        #[allow(deprecated)]
-        BackendKind::Ndarray => Ok(Device::ndarray()),
-        #[allow(unreachable_patterns)]
-        other => Err(TrainError::Config(format!(
-            "this siamese was built without the {} backend; rebuild with `--features {}`",
-            serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        ))),
-    }
-}
 
 /// The conv embedder a configuration describes for images of `shape`.
 pub fn conv_config(
@@ -153,6 +131,47 @@ fn say(line: &str) {
     println!("{line}");
 }
 
+/// Training throughput of this process, leaving out its first step (which compiles kernels
+/// on wgpu and warms caches everywhere).
+struct Throughput {
+    first_step: usize,
+    images: usize,
+    seconds: f64,
+}
+
+impl Throughput {
+    /// Counting from the step after `step`, the first one this process runs.
+    fn after_first_of(step: usize) -> Self {
+        Self {
+            first_step: step + 1,
+            images: 0,
+            seconds: 0.0,
+        }
+    }
+
+    /// Adds step `step` (1-based); for the first step, returns its seconds instead.
+    fn add(&mut self, step: usize, images: usize, seconds: f64) -> Option<f64> {
+        if step == self.first_step {
+            return Some(seconds);
+        }
+        self.images += images;
+        self.seconds += seconds;
+        None
+    }
+
+    /// Images per second over the counted steps; `None` before the second step.
+    fn images_per_second(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| self.images as f64 / self.seconds)
+    }
+
+    fn describe(&self) -> String {
+        match self.images_per_second() {
+            Some(rate) => format!("{rate:.0} img/s after the first step"),
+            None => "too few steps to time".to_string(),
+        }
+    }
+}
+
 /// Global L2 norm of the parameter gradients (NaN or inf when any entry is).
 struct GradientNorm<'a> {
     grads: &'a Gradients,
@@ -236,7 +255,7 @@ fn run<E: BatchInput>(
         };
     run_dir.write_config(config)?;
     say(&format!(
-        "training: {} steps of {}×{} = {} examples, {:?} loss, {:?} miner, {:?} distance, margin {}, lr {} ({:?}), on {:?}; run directory {}",
+        "training: {} steps of {}×{} = {} examples, {:?} loss, {:?} miner, {:?} distance, margin {}, lr {} ({:?}), on {}; run directory {}",
         total,
         config.classes_per_batch,
         config.samples_per_class,
@@ -247,7 +266,7 @@ fn run<E: BatchInput>(
         config.margin,
         config.lr,
         config.schedule,
-        config.backend,
+        describe_backend(config.backend),
         run_dir.path().display()
     ));
 
@@ -255,6 +274,10 @@ fn run<E: BatchInput>(
     let mut progress = Progress::new(total, step, request.quiet);
     let mut inactive_steps = 0;
     let mut collapse_warned = false;
+    let mut throughput = Throughput::after_first_of(step);
+    if step < total {
+        progress.println("the first step compiles kernels (seconds on wgpu) and is not timed");
+    }
     while step < total {
         let step_started = Instant::now();
         let lr = config.learning_rate(step, total);
@@ -302,7 +325,13 @@ fn run<E: BatchInput>(
         }
         step += 1;
         let classes = statistics.classes;
-        let images_per_second = sampler.batch_size() as f64 / step_started.elapsed().as_secs_f64();
+        let step_seconds = step_started.elapsed().as_secs_f64();
+        let images_per_second = sampler.batch_size() as f64 / step_seconds;
+        if let Some(first_seconds) = throughput.add(step, sampler.batch_size(), step_seconds) {
+            progress.println(&format!(
+                "first step (kernel compilation): {first_seconds:.2} s"
+            ));
+        }
         run_dir.append(&Record::Step(StepRecord {
             step,
             loss,
@@ -406,11 +435,13 @@ fn run<E: BatchInput>(
         "seconds": seconds,
         "dataset": config.dataset.name(),
         "split": config.split,
+        "images_per_second_after_first_step": throughput.images_per_second(),
         "baseline": evaluation_json(&baseline),
         "held_out": evaluation_json(&evaluation),
     }))?;
     say(&format!(
-        "trained {step} steps in {training_seconds:.1} s; model saved to {}",
+        "trained {step} steps in {training_seconds:.1} s ({}); model saved to {}",
+        throughput.describe(),
         run_dir.model_dir().display()
     ));
     say(&evaluation.summary("held-out"));

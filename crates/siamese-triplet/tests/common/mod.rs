@@ -4,6 +4,9 @@
 
 use burn::prelude::*;
 
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
+
 /// The CPU backends this build has, by name.
 #[allow(clippy::vec_init_then_push)] // each push depends on a feature
 pub fn backends() -> Vec<(&'static str, Device)> {

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Ours against the peer (PyTorch + PML), interleaved: for each configuration, rounds of
+one measurement of ours then one of the peer's (A B A B ...), each in its own process, and
+the ratio of the medians. Single absolute times on a shared machine are noise; ratios from
+interleaved runs are what we quote.
+
+    .peer/bin/python bench/peer/compare.py                       # the default set
+    .peer/bin/python bench/peer/compare.py --only train-step --rounds 3
+
+Ours is the bench binaries' child mode (`benches/train_step.rs`, `benches/mining.rs`), built
+here with `cargo bench --no-run` first; threads are set with RAYON_NUM_THREADS for ours and
+`torch.set_num_threads` for the peer, and each row shows the CPU seconds per wall second
+both used, which shows whether the limit held. The table goes to the terminal and JSON to
+`target/bench-compare.json`.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PEER = pathlib.Path(__file__).resolve().parent / "peer.py"
+
+# (kind, ours: bench and method, peer: command and method, batch, threads)
+TRAIN = [("train-step", ("train_step", "batch-hard"), ("train-step", "batch-hard"), b, t)
+         for b, t in [(128, 1), (128, 2), (512, 2)]]
+MINING = [("mining", ("mining", ours), ("mining", peer), b, 2)
+          for ours, peer in [("batch-hard", "batch-hard"), ("semi-hard (PML)", "semi-hard"),
+                             ("batch-all", "batch-all")]
+          for b in [128, 512, 1024, 4096]]
+
+
+def bench_binaries(features):
+    """Builds the bench binaries; their paths by bench name."""
+    command = ["cargo", "bench", "--no-run", "--message-format=json", "--bench", "train_step",
+               "--bench", "mining"] + (["--features", features] if features else [])
+    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    paths = {}
+    for line in output.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("executable"):
+            paths[message["target"]["name"]] = message["executable"]
+    return paths
+
+
+def run_json(command, env):
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {result.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per measurement")
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per measurement")
+    parser.add_argument("--backend", default="flex", help="ours: flex, ndarray or wgpu")
+    parser.add_argument("--only", choices=["train-step", "mining"])
+    parser.add_argument("--features", default="", help="cargo features of our build (wgpu for --backend wgpu)")
+    args = parser.parse_args()
+    features = "wgpu" if args.backend == "wgpu" else args.features
+    binaries = bench_binaries(features)
+    configs = [c for c in TRAIN + MINING if args.only in (None, c[0])]
+    print(f"{'what':<11} {'method':<18} {'B':>5} {'thr':>3} {'ours /s':>9} {'peer /s':>9} "
+          f"{'ratio':>6} {'ratio range':>13} {'cpu ours/peer':>13}")
+    rows = []
+    for kind, (bench, ours_method), (peer_command, peer_method), batch, threads in configs:
+        env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+        ours, peer = [], []
+        for _ in range(args.rounds):
+            ours.append(run_json([binaries[bench], "--child", args.backend, ours_method, str(batch),
+                                  str(args.repeats), str(args.budget)], env))
+            peer.append(run_json([sys.executable, str(PEER), peer_command, "--method", peer_method,
+                                  "--batch", str(batch), "--threads", str(threads),
+                                  "--repeats", str(args.repeats), "--budget", str(args.budget)], env))
+        failed = [m["error"] for m in ours + peer if "error" in m]
+        row = {"kind": kind, "method": ours_method, "peer_method": peer_method, "batch": batch,
+               "threads": threads, "backend": args.backend, "ours": ours, "peer": peer}
+        if failed:
+            row["error"] = failed[0]
+            print(f"{kind:<11} {ours_method:<18} {batch:>5} {threads:>3} failed: {failed[0]}")
+        else:
+            ratios = sorted(o["per_second"] / p["per_second"] for o, p in zip(ours, peer))
+            row.update(ratio=statistics.median(ratios), ratio_min=ratios[0], ratio_max=ratios[-1],
+                       ours_per_second=statistics.median(o["per_second"] for o in ours),
+                       peer_per_second=statistics.median(p["per_second"] for p in peer))
+            cpu = f"{statistics.median(o['cpu_per_wall'] for o in ours):.2f}/" \
+                  f"{statistics.median(p['cpu_per_wall'] for p in peer):.2f}"
+            print(f"{kind:<11} {ours_method:<18} {batch:>5} {threads:>3} {row['ours_per_second']:>9.0f} "
+                  f"{row['peer_per_second']:>9.0f} {row['ratio']:>6.2f} "
+                  f"{ratios[0]:>6.2f}–{ratios[-1]:<6.2f} {cpu:>13}")
+        rows.append(row)
+        sys.stdout.flush()
+    path = ROOT / "target/bench-compare.json"
+    path.write_text(json.dumps(rows, indent=1))
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
