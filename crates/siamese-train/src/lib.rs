@@ -23,6 +23,7 @@ pub mod report;
 pub mod rng;
 pub mod run_dir;
 pub mod sampler;
+pub mod throughput;
 pub mod trainer;
 pub mod verification;
 

@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::rng::SplitMix64;
 use crate::run_dir::RunDir;
 use crate::sampler::PkSampler;
+use crate::throughput::Throughput;
 
 /// Steps without any active triplet before the trainer warns.
 const INACTIVE_WARNING_STEPS: usize = 100;
@@ -129,47 +130,6 @@ pub fn train(request: TrainRequest) -> Result<TrainOutcome, TrainError> {
 
 fn say(line: &str) {
     println!("{line}");
-}
-
-/// Training throughput of this process, leaving out its first step (which compiles kernels
-/// on wgpu and warms caches everywhere).
-struct Throughput {
-    first_step: usize,
-    images: usize,
-    seconds: f64,
-}
-
-impl Throughput {
-    /// Counting from the step after `step`, the first one this process runs.
-    fn after_first_of(step: usize) -> Self {
-        Self {
-            first_step: step + 1,
-            images: 0,
-            seconds: 0.0,
-        }
-    }
-
-    /// Adds step `step` (1-based); for the first step, returns its seconds instead.
-    fn add(&mut self, step: usize, images: usize, seconds: f64) -> Option<f64> {
-        if step == self.first_step {
-            return Some(seconds);
-        }
-        self.images += images;
-        self.seconds += seconds;
-        None
-    }
-
-    /// Images per second over the counted steps; `None` before the second step.
-    fn images_per_second(&self) -> Option<f64> {
-        (self.seconds > 0.0).then(|| self.images as f64 / self.seconds)
-    }
-
-    fn describe(&self) -> String {
-        match self.images_per_second() {
-            Some(rate) => format!("{rate:.0} img/s after the first step"),
-            None => "too few steps to time".to_string(),
-        }
-    }
 }
 
 /// Global L2 norm of the parameter gradients (NaN or inf when any entry is).
