@@ -289,7 +289,7 @@ fn run<E: BatchInput>(
         let images_per_second = sampler.batch_size() as f64 / step_seconds;
         if let Some(first_seconds) = throughput.add(step, sampler.batch_size(), step_seconds) {
             progress.println(&format!(
-                "first step (kernel compilation): {first_seconds:.2} s"
+                "first step (warm-up, compiles kernels on wgpu): {first_seconds:.2} s"
             ));
         }
         run_dir.append(&Record::Step(StepRecord {
