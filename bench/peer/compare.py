@@ -64,10 +64,15 @@ def main():
     parser.add_argument("--backend", default="flex", help="ours: flex, ndarray or wgpu")
     parser.add_argument("--only", choices=["train-step", "mining"])
     parser.add_argument("--features", default="", help="cargo features of our build (wgpu for --backend wgpu)")
+    parser.add_argument("--sizes", help="only these batch sizes, e.g. 128,4096")
+    parser.add_argument("--methods", help="only these of our methods, e.g. batch-hard")
     args = parser.parse_args()
     features = "wgpu" if args.backend == "wgpu" else args.features
     binaries = bench_binaries(features)
-    configs = [c for c in TRAIN + MINING if args.only in (None, c[0])]
+    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else None
+    methods = args.methods.split(",") if args.methods else None
+    configs = [c for c in TRAIN + MINING if args.only in (None, c[0])
+               and (sizes is None or c[3] in sizes) and (methods is None or c[1][1] in methods)]
     print(f"{'what':<11} {'method':<18} {'B':>5} {'thr':>3} {'ours /s':>9} {'peer /s':>9} "
           f"{'ratio':>6} {'ratio range':>13} {'cpu ours/peer':>13}")
     rows = []
