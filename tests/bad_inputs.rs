@@ -144,31 +144,22 @@ fn checkpoints(run: &Path) -> Vec<PathBuf> {
 /// Arguments of the small training runs the run-directory cases start from.
 fn tiny_run(images: &str, name: &'static str, embed_dim: &'static str) -> Vec<String> {
     [
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        images,
-        "--image-size",
-        "12x12",
-        "--classes-per-batch",
-        "2",
-        "--samples-per-class",
-        "2",
-        "--steps",
-        "6",
-        "--checkpoint-every",
-        "2",
-        "--eval-every",
-        "0",
-        "--embed-dim",
-        embed_dim,
-        "--name",
-        name,
-        "--runs-dir",
-        "fixtures",
-        "--quiet",
+        folder_train(images, "2", "2", "6"),
+        vec![
+            "--checkpoint-every",
+            "2",
+            "--eval-every",
+            "0",
+            "--embed-dim",
+            embed_dim,
+            "--name",
+            name,
+            "--runs-dir",
+            "fixtures",
+            "--quiet",
+        ],
     ]
+    .concat()
     .iter()
     .map(|arg| arg.to_string())
     .collect()

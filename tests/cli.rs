@@ -14,23 +14,11 @@ fn image_folder_run_trains_evaluates_embeds_and_searches() {
     let root = tempfile::tempdir().expect("temporary directory");
     let images = image_folder(root.path(), 10);
     let images = images.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        images,
-        "--image-size",
-        "12x12",
-        "--classes-per-batch",
-        "3",
-        "--samples-per-class",
-        "4",
-        "--steps",
-        "12",
-        "--name",
-        "folder-run",
-    ];
+    let mut args = [
+        folder_train(images, "3", "4", "12"),
+        vec!["--name", "folder-run"],
+    ]
+    .concat();
     args.extend_from_slice(QUICK);
     let output = succeeds(siamese(&args, root.path()));
     assert!(
@@ -267,27 +255,18 @@ fn resuming_reproduces_the_uninterrupted_run() {
     let images = image_folder(root.path(), 8);
     let images = images.to_str().expect("utf-8 path");
     let args = [
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        images,
-        "--image-size",
-        "12x12",
-        "--classes-per-batch",
-        "3",
-        "--samples-per-class",
-        "3",
-        "--steps",
-        "8",
-        "--checkpoint-every",
-        "4",
-        "--eval-every",
-        "0",
-        "--quiet",
-        "--name",
-        "whole",
-    ];
+        folder_train(images, "3", "3", "8"),
+        vec![
+            "--checkpoint-every",
+            "4",
+            "--eval-every",
+            "0",
+            "--quiet",
+            "--name",
+            "whole",
+        ],
+    ]
+    .concat();
     succeeds(siamese(&args, root.path()));
     let whole = summary(&root.path().join("runs/whole"));
     let diagnostics = std::fs::read_to_string(root.path().join("runs/whole/diagnostics.jsonl"))

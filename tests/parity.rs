@@ -223,7 +223,7 @@ fn ndarray_retrieval_metrics_match_flex() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_losses_match_flex_over_adam_steps() {
-    if let Some(device) = common::wgpu_device() {
+    if let Some(device) = common::wgpu::test_device() {
         assert_losses_match_flex(&device);
     }
 }
@@ -231,7 +231,7 @@ fn wgpu_losses_match_flex_over_adam_steps() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_retrieval_metrics_match_flex() {
-    if let Some(device) = common::wgpu_device() {
+    if let Some(device) = common::wgpu::test_device() {
         assert_metrics_match_flex(&device);
     }
 }

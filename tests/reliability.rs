@@ -242,27 +242,18 @@ fn killed_at_random_moments_the_resumed_run_ends_like_an_uninterrupted_one() {
     let images = images.to_str().expect("utf-8");
     let args = |name: &str| -> Vec<String> {
         [
-            "train",
-            "--dataset",
-            "folder",
-            "--data-dir",
-            images,
-            "--image-size",
-            "12x12",
-            "--classes-per-batch",
-            "3",
-            "--samples-per-class",
-            "3",
-            "--steps",
-            "150",
-            "--checkpoint-every",
-            &EVERY.to_string(),
-            "--eval-every",
-            "50",
-            "--quiet",
-            "--name",
-            name,
+            folder_train(images, "3", "3", "150"),
+            vec![
+                "--checkpoint-every",
+                &EVERY.to_string(),
+                "--eval-every",
+                "50",
+                "--quiet",
+                "--name",
+                name,
+            ],
         ]
+        .concat()
         .iter()
         .map(|arg| arg.to_string())
         .collect()
@@ -351,29 +342,20 @@ fn reproducible_on(backend: &str) {
     for name in ["first", "second"] {
         succeeds(siamese(
             &[
-                "train",
-                "--dataset",
-                "folder",
-                "--data-dir",
-                images,
-                "--image-size",
-                "12x12",
-                "--classes-per-batch",
-                "3",
-                "--samples-per-class",
-                "3",
-                "--steps",
-                "12",
-                "--eval-every",
-                "6",
-                "--checkpoint-every",
-                "0",
-                "--backend",
-                backend,
-                "--quiet",
-                "--name",
-                name,
-            ],
+                folder_train(images, "3", "3", "12"),
+                vec![
+                    "--eval-every",
+                    "6",
+                    "--checkpoint-every",
+                    "0",
+                    "--backend",
+                    backend,
+                    "--quiet",
+                    "--name",
+                    name,
+                ],
+            ]
+            .concat(),
             dir,
         ));
     }

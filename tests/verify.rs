@@ -22,23 +22,7 @@ fn verify_matches_brute_force_and_compare_uses_its_threshold() {
     let dir = root.path();
     let images = image_folder(dir, 10);
     let images = images.to_str().expect("utf-8");
-    let mut args = vec![
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        images,
-        "--image-size",
-        "12x12",
-        "--classes-per-batch",
-        "3",
-        "--samples-per-class",
-        "4",
-        "--steps",
-        "12",
-        "--name",
-        "run",
-    ];
+    let mut args = [folder_train(images, "3", "4", "12"), vec!["--name", "run"]].concat();
     args.extend_from_slice(QUICK);
     succeeds(siamese(&args, dir));
 
@@ -183,29 +167,20 @@ fn report_writes_six_charts_and_a_self_contained_page() {
     let dir = root.path();
     let images = image_folder(dir, 10);
     let images = images.to_str().expect("utf-8");
-    let args = vec![
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        images,
-        "--image-size",
-        "12x12",
-        "--classes-per-batch",
-        "3",
-        "--samples-per-class",
-        "4",
-        "--steps",
-        "30",
-        "--eval-every",
-        "10",
-        "--checkpoint-every",
-        "0",
-        "--quiet",
-        "--report",
-        "--name",
-        "run",
-    ];
+    let args = [
+        folder_train(images, "3", "4", "30"),
+        vec![
+            "--eval-every",
+            "10",
+            "--checkpoint-every",
+            "0",
+            "--quiet",
+            "--report",
+            "--name",
+            "run",
+        ],
+    ]
+    .concat();
     let output = succeeds(siamese(&args, dir));
     assert!(output.contains("report: runs/run/report.html"), "{output}");
     let run = dir.join("runs/run");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{QUICK, fails_with, image_folder, siamese, succeeds, summary};
+use common::{QUICK, fails_with, folder_train, image_folder, siamese, succeeds, summary};
 use serde_json::Value;
 
 /// The same short run on flex and on wgpu: the wgpu run learns as the flex run does. (Each
@@ -13,7 +13,7 @@ use serde_json::Value;
 /// 12×12 images keep it quick on the software Vulkan of CI.
 #[test]
 fn wgpu_short_training_run_learns_like_flex() {
-    if common::wgpu_device().is_none() {
+    if common::wgpu::test_device().is_none() {
         return;
     }
     let root = tempfile::tempdir().expect("temporary directory");
@@ -21,25 +21,8 @@ fn wgpu_short_training_run_learns_like_flex() {
     let images = images.to_str().expect("utf-8 path");
     let mut outputs = Vec::new();
     for backend in ["flex", "wgpu"] {
-        let mut args = vec![
-            "train",
-            "--backend",
-            backend,
-            "--dataset",
-            "folder",
-            "--data-dir",
-            images,
-            "--image-size",
-            "12x12",
-            "--classes-per-batch",
-            "3",
-            "--samples-per-class",
-            "4",
-            "--steps",
-            "20",
-            "--name",
-            backend,
-        ];
+        let mut args = folder_train(images, "3", "4", "20");
+        args.extend_from_slice(&["--backend", backend, "--name", backend]);
         args.extend_from_slice(QUICK);
         outputs.push(succeeds(siamese(&args, root.path())));
     }

@@ -7,35 +7,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The wgpu device for the `wgpu` tests; `None` (said once on stderr) when the user set
-/// `SIAMESE_SKIP_WGPU=1`.
-///
-/// # Panics
-/// When there is no wgpu adapter and the user did not opt out, with how to get one.
+/// The wgpu device of the `wgpu` tests, shared with the library crates' tests.
 #[cfg(feature = "wgpu")]
-pub fn wgpu_device() -> Option<burn::prelude::Device> {
-    use std::io::Write;
-    if skip_wgpu() {
-        static SAID: std::sync::Once = std::sync::Once::new();
-        // To the stderr handle itself: the harness captures `eprintln!`.
-        SAID.call_once(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SIAMESE_SKIP_WGPU=1: the wgpu tests of this binary were skipped"
-            );
-        });
-        return None;
-    }
-    match siamese::train::backend::backend_device(siamese::train::config::BackendKind::Wgpu) {
-        Ok(device) => Some(device),
-        Err(error) => panic!("{error}; or set SIAMESE_SKIP_WGPU=1 to skip the wgpu tests"),
-    }
-}
-
-/// Whether the user opted out of the wgpu tests with `SIAMESE_SKIP_WGPU=1`.
-pub fn skip_wgpu() -> bool {
-    std::env::var_os("SIAMESE_SKIP_WGPU").is_some_and(|value| value == "1")
-}
+#[path = "../../crates/siamese-triplet/tests/common/wgpu.rs"]
+pub mod wgpu;
 
 /// Runs the `siamese` binary with `args` in `cwd`.
 pub fn siamese(args: &[&str], cwd: &Path) -> Output {
@@ -91,6 +66,31 @@ pub fn last_line(output: &str) -> &str {
         .rev()
         .find(|line| !line.trim().is_empty())
         .unwrap_or("")
+}
+
+/// `train` on a folder from [`image_folder`]: 12×12 images, `classes` × `samples` per batch,
+/// `steps` steps; further flags follow.
+pub fn folder_train<'a>(
+    images: &'a str,
+    classes: &'a str,
+    samples: &'a str,
+    steps: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        images,
+        "--image-size",
+        "12x12",
+        "--classes-per-batch",
+        classes,
+        "--samples-per-class",
+        samples,
+        "--steps",
+        steps,
+    ]
 }
 
 /// Three classes of 12×12 grey images: a bright bar (horizontal, vertical, diagonal) with
