@@ -21,7 +21,12 @@ impl harness::Bench for Embedding {
     const METHODS: &'static [&'static str] = &["forward", "forward+backward"];
     const SIZES: &'static [usize] = &[128, 512];
 
-    fn prepare(device: &Device, method: &str, batch: usize) -> Box<dyn FnMut() -> usize> {
+    fn prepare(
+        device: &Device,
+        _backend: &str,
+        method: &str,
+        batch: usize,
+    ) -> Box<dyn FnMut() -> usize> {
         let training = method == "forward+backward";
         let device = if training {
             device.clone().autodiff()

@@ -62,7 +62,12 @@ impl harness::Bench for Mining {
     ];
     const SIZES: &'static [usize] = &[128, 512, 1024, 4096];
 
-    fn prepare(device: &Device, method: &str, batch: usize) -> Box<dyn FnMut() -> usize> {
+    fn prepare(
+        device: &Device,
+        _backend: &str,
+        method: &str,
+        batch: usize,
+    ) -> Box<dyn FnMut() -> usize> {
         let device = device.clone().autodiff();
         let (rows, labels) = data(batch);
         let method = method.to_string();

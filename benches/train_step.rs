@@ -5,6 +5,11 @@
 //! and peak memory. This is the configuration `bench/peer/peer.py train-step` runs in
 //! PyTorch + PML.
 //!
+//! Methods: `batch-hard` computes the conv blocks as the trainer does on that backend (the
+//! first block as matrix products on flex, every block on ndarray and wgpu: see
+//! `siamese_train::backend::product_blocks`); `batch-hard-burn-ops` uses Burn's `conv2d`
+//! and `max_pool2d` in every block, the formulation before that change.
+//!
 //! Run: `cargo bench --bench train_step [-- --backends flex,ndarray,wgpu --sizes 128]`
 //! (wgpu needs `--features wgpu`). Threads: flex and ndarray use rayon's global pool, so
 //! `RAYON_NUM_THREADS=1` gives one thread; the `cpu` column (CPU seconds per wall second of
@@ -16,6 +21,8 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use siamese::model::{ConvEmbedderConfig, EmbedderConfig, Siamese};
+use siamese::train::backend::product_blocks;
+use siamese::train::config::{BackendKind, parse_name};
 use siamese::triplet::distances::Euclidean;
 use siamese::triplet::losses::TripletMarginLoss;
 use siamese::triplet::miners::{BatchHardMiner, Miner};
@@ -31,7 +38,18 @@ impl harness::Bench for TrainStep {
     const METHODS: &'static [&'static str] = &["batch-hard"];
     const SIZES: &'static [usize] = &[128, 512];
 
-    fn prepare(device: &Device, _method: &str, batch: usize) -> Box<dyn FnMut() -> usize> {
+    fn prepare(
+        device: &Device,
+        backend: &str,
+        method: &str,
+        batch: usize,
+    ) -> Box<dyn FnMut() -> usize> {
+        let config = ConvEmbedderConfig::new();
+        let product_blocks = match (method, parse_name::<BackendKind>(backend)) {
+            ("batch-hard-burn-ops", _) => 0,
+            (_, Some(kind)) => product_blocks(kind, config.channels.len()),
+            (_, None) => panic!("unknown backend {backend:?}"),
+        };
         let device = device.clone().autodiff();
         device.seed(1);
         // Seeded random images in [0, 1), classes of K = 8: the timing does not depend on the
@@ -44,7 +62,7 @@ impl harness::Bench for TrainStep {
                 (images, labels.clone())
             })
             .collect();
-        let embedder = match ConvEmbedderConfig::new().init(&device) {
+        let embedder = match config.with_product_blocks(product_blocks).init(&device) {
             Ok(embedder) => embedder,
             Err(error) => panic!("default configuration: {error}"),
         };

@@ -22,10 +22,16 @@ pub trait Bench {
     /// Batch sizes measured by default.
     const SIZES: &'static [usize];
 
-    /// Builds one configuration on `device` and returns a step to time; each call runs the
+    /// Builds one configuration on `device` (of the backend named `backend`) and returns a
+    /// step to time; each call runs the
     /// step once, synchronises with the device and returns how many items it produced
     /// (mined triplets, for instance), or 0.
-    fn prepare(device: &Device, method: &str, batch: usize) -> Box<dyn FnMut() -> usize>;
+    fn prepare(
+        device: &Device,
+        backend: &str,
+        method: &str,
+        batch: usize,
+    ) -> Box<dyn FnMut() -> usize>;
 }
 
 /// One measured configuration, as a child prints it.
@@ -112,7 +118,7 @@ fn child<B: Bench>(backend: &str, method: &str, batch: usize, repeats: usize, bu
         }
     };
     let (_, base) = memory();
-    let mut step = B::prepare(&device, method, batch);
+    let mut step = B::prepare(&device, backend, method, batch);
     let started = Instant::now();
     let items = step();
     // wgpu queues work: each timed step ends when the device has finished it.

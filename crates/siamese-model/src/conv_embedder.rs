@@ -46,6 +46,15 @@ pub struct ConvEmbedderConfig {
     /// L2-normalise the embeddings (unit norm).
     #[config(default = true)]
     pub normalize: bool,
+    /// How many of the first conv blocks compute conv, activation and pooling as matrix
+    /// products ([`conv_activation_max_pool`](crate::conv_pool::conv_activation_max_pool))
+    /// rather than with Burn's `conv2d` and `max_pool2d`: the same function, computed
+    /// differently. Which is faster to train depends on the backend: on flex, the first
+    /// block only (its input, the images, needs no gradient); on ndarray and on software
+    /// Vulkan, every block (`docs/benchmarks.md`). Blocks with batch norm always use
+    /// Burn's ops.
+    #[config(default = 1)]
+    pub product_blocks: usize,
 }
 
 impl ConvEmbedderConfig {
@@ -53,7 +62,8 @@ impl ConvEmbedderConfig {
         let inputs = std::iter::once(self.in_channels).chain(self.channels.iter().copied());
         inputs
             .zip(self.channels.iter().copied())
-            .map(|(in_channels, out_channels)| ConvBlockShape {
+            .enumerate()
+            .map(|(index, (in_channels, out_channels))| ConvBlockShape {
                 in_channels,
                 out_channels,
                 kernel_size: self.kernel_size,
@@ -61,6 +71,7 @@ impl ConvEmbedderConfig {
                 pool: self.pool,
                 batch_norm: self.batch_norm,
                 activation: self.activation,
+                as_product: index < self.product_blocks,
             })
             .collect()
     }

@@ -25,6 +25,7 @@
 mod activation;
 mod conv_block;
 mod conv_embedder;
+pub mod conv_pool;
 mod embedder;
 mod error;
 mod mlp_embedder;

@@ -41,6 +41,19 @@ pub fn backend_name(backend: BackendKind) -> &'static str {
     }
 }
 
+/// How many of `blocks` conv blocks the embedder computes as matrix products
+/// ([`ConvEmbedderConfig::product_blocks`](siamese_model::ConvEmbedderConfig::product_blocks))
+/// on `backend`, for the fastest training step measured here (`docs/benchmarks.md`): on
+/// flex the first block only (products elsewhere cost more than Burn's convolution
+/// backward); on ndarray every block (its transposed convolution takes seconds); on wgpu
+/// every block (measured on software Vulkan; no GPU was available to measure).
+pub fn product_blocks(backend: BackendKind, blocks: usize) -> usize {
+    match backend {
+        BackendKind::Flex => blocks.min(1),
+        BackendKind::Ndarray | BackendKind::Wgpu => blocks,
+    }
+}
+
 /// The backend's name, with the adapter and graphics API for wgpu once it is initialised
 /// (e.g. `wgpu: llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, Cpu`).
 pub fn describe_backend(backend: BackendKind) -> String {

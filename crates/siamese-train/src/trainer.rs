@@ -46,6 +46,10 @@ pub fn conv_config(
         .with_height(height)
         .with_width(width)
         .with_channels(config.conv_channels.clone())
+        .with_product_blocks(crate::backend::product_blocks(
+            config.backend,
+            config.conv_channels.len(),
+        ))
         .with_batch_norm(config.batch_norm)
         .with_hidden(config.hidden.first().copied().unwrap_or(0))
         .with_embedding_dim(config.embed_dim)
