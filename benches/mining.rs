@@ -26,27 +26,7 @@ const MARGIN: f64 = 0.2;
 
 /// Seeded class-clustered unit vectors `[batch, DIM]` and labels `[batch]`.
 fn data(batch: usize) -> (Vec<f32>, Vec<i64>) {
-    let mut state: u64 = 0x00c0_ffee;
-    let mut uniform = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
-    let classes = batch.div_ceil(PER_CLASS);
-    let centres: Vec<f32> = (0..classes * DIM).map(|_| uniform()).collect();
-    let mut rows = Vec::with_capacity(batch * DIM);
-    let mut labels = Vec::with_capacity(batch);
-    for i in 0..batch {
-        let class = i / PER_CLASS;
-        let row: Vec<f32> = (0..DIM)
-            .map(|j| centres[class * DIM + j] + 2.0 * uniform())
-            .collect();
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        rows.extend(row.iter().map(|x| x / norm));
-        labels.push(class as i64);
-    }
-    (rows, labels)
+    harness::clustered_unit_vectors(batch, DIM, PER_CLASS)
 }
 
 struct Mining;

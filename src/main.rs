@@ -218,6 +218,7 @@ struct SearchArgs {
 }
 
 fn main() -> ExitCode {
+    siamese_train::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train(*args),

@@ -7,7 +7,8 @@ interleaved runs are what we quote.
     .peer/bin/python bench/peer/compare.py                       # the default set
     .peer/bin/python bench/peer/compare.py --only train-step --rounds 3
 
-Ours is the bench binaries' child mode (`benches/train_step.rs`, `benches/mining.rs`), built
+Ours is the bench binaries' child mode (`benches/train_step.rs`, `benches/mining.rs`,
+`benches/evaluation.rs`), built
 here with `cargo bench --no-run` first; threads are set with RAYON_NUM_THREADS for ours and
 `torch.set_num_threads` for the peer, and each row shows the CPU seconds per wall second
 both used, which shows whether the limit held. The table goes to the terminal and JSON to
@@ -32,12 +33,14 @@ MINING = [("mining", ("mining", ours), ("mining", peer), b, 2)
           for ours, peer in [("batch-hard", "batch-hard"), ("semi-hard (PML)", "semi-hard"),
                              ("batch-all", "batch-all")]
           for b in [128, 512, 1024, 4096]]
+EVAL = [("eval", ("evaluation", method), ("eval", method), 10_000, 2)
+        for method in ["retrieval", "embed+retrieval"]]
 
 
 def bench_binaries(features):
     """Builds the bench binaries; their paths by bench name."""
     command = ["cargo", "bench", "--no-run", "--message-format=json", "--bench", "train_step",
-               "--bench", "mining"] + (["--features", features] if features else [])
+               "--bench", "mining", "--bench", "evaluation"] + (["--features", features] if features else [])
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     paths = {}
     for line in output.splitlines():
@@ -62,7 +65,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per measurement")
     parser.add_argument("--backend", default="flex", help="ours: flex, ndarray or wgpu")
-    parser.add_argument("--only", choices=["train-step", "mining"])
+    parser.add_argument("--only", choices=["train-step", "mining", "eval"])
     parser.add_argument("--features", default="", help="cargo features of our build (wgpu for --backend wgpu)")
     parser.add_argument("--sizes", help="only these batch sizes, e.g. 128,4096")
     parser.add_argument("--methods", help="only these of our methods, e.g. batch-hard")
@@ -71,7 +74,7 @@ def main():
     binaries = bench_binaries(features)
     sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else None
     methods = args.methods.split(",") if args.methods else None
-    configs = [c for c in TRAIN + MINING if args.only in (None, c[0])
+    configs = [c for c in TRAIN + MINING + EVAL if args.only in (None, c[0])
                and (sizes is None or c[3] in sizes) and (methods is None or c[1][1] in methods)]
     print(f"{'what':<11} {'method':<18} {'B':>5} {'thr':>3} {'ours /s':>9} {'peer /s':>9} "
           f"{'ratio':>6} {'ratio range':>13} {'cpu ours/peer':>13}")
@@ -101,6 +104,14 @@ def main():
             print(f"{kind:<11} {ours_method:<18} {batch:>5} {threads:>3} {row['ours_per_second']:>9.0f} "
                   f"{row['peer_per_second']:>9.0f} {row['ratio']:>6.2f} "
                   f"{ratios[0]:>6.2f}–{ratios[-1]:<6.2f} {cpu:>13}")
+            ours_values, peer_values = ours[-1].get("values"), peer[-1].get("values")
+            if ours_values and peer_values:
+                differences = {key: abs(ours_values[key] - peer_values[key])
+                               for key in ours_values if key in peer_values}
+                row["value_differences"] = differences
+                print("    values, ours − peer: " + ", ".join(
+                    f"{key} {ours_values[key]:.6f} vs {peer_values[key]:.6f} (|Δ| {delta:.1e})"
+                    for key, delta in differences.items()))
         rows.append(row)
         sys.stdout.flush()
     path = ROOT / "target/bench-compare.json"

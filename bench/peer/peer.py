@@ -12,6 +12,7 @@ Each command prints one JSON line in the shape of our bench harness's measuremen
     .peer/bin/python bench/peer/peer.py train-step --batch 128 --threads 1
     .peer/bin/python bench/peer/peer.py mining --batch 4096 --method batch-hard --threads 2
     .peer/bin/python bench/peer/peer.py loss-curve --steps 300 > peer-losses.json
+    .peer/bin/python bench/peer/peer.py eval --batch 10000 --method retrieval --threads 2
 
 train-step: the network of our default `ConvEmbedder` (conv 1->32 3x3 pad 1, ReLU,
 max-pool 2; conv 32->64, ReLU, max-pool 2; linear 3136->128, ReLU; linear 128->64;
@@ -24,6 +25,14 @@ PML miner and loss forward and backward: batch-hard (`BatchHardMiner` + mean red
 semi-hard (`TripletMarginMiner(type_of_triplets="semihard")` + `AvgNonZeroReducer`, PML's
 default), batch-all (`TripletMarginLoss` without a miner: PML lists all triplets). A size
 PML cannot run prints a JSON line with "error" saying why.
+
+eval: `AccuracyCalculator(include=("precision_at_1", "r_precision",
+"mean_average_precision_at_r"), k="max_bin_count")` with its torch kNN
+(`CustomKNN(LpDistance(normalize_embeddings=False))`; FAISS is not installed), the set as
+both query and reference set (`ref_includes_query=True`). Method retrieval: on the
+embeddings of `benches/evaluation.rs` (the same generator: 64-d, classes of 1,000), so the
+metric values, reported under "values", can be checked against ours; embed+retrieval: the
+default network (untrained, seeded) embeds N random images in batches of 500 first.
 """
 
 import argparse
@@ -140,7 +149,8 @@ def training(batch, steps_of_data, seed=1):
 
 
 def mining_data(batch, dim=128, per_class=8):
-    """The embeddings of `benches/mining.rs`: the same LCG, f32 arithmetic (the norm may differ in the last bit)."""
+    """The embeddings of `benches/harness`'s `clustered_unit_vectors`: the same LCG, f32
+    arithmetic (the norm may differ in the last bit)."""
     mask = (1 << 64) - 1
     state = 0x00C0FFEE
 
@@ -190,9 +200,41 @@ def mining(batch, method):
     return step, mined
 
 
+def evaluation(items, method):
+    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+    from pytorch_metric_learning.utils.inference import CustomKNN
+
+    rows, labels = mining_data(items, dim=64, per_class=1000)
+    calculator = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        k="max_bin_count",
+        knn_func=CustomKNN(distances.LpDistance(normalize_embeddings=False)),
+    )
+    values = {}
+    if method == "retrieval":
+        def embeddings():
+            return rows
+    elif method == "embed+retrieval":
+        torch.manual_seed(1)
+        model = embedder().eval()
+        images = torch.rand(items, 1, 28, 28)
+
+        def embeddings():
+            with torch.no_grad():
+                return torch.cat([embed(model, images[i:i + 500]) for i in range(0, items, 500)])
+    else:
+        sys.exit(f"unknown method {method!r}: retrieval or embed+retrieval")
+
+    def step():
+        queries = embeddings()
+        values.update(calculator.get_accuracy(queries, labels, queries, labels, ref_includes_query=True))
+
+    return step, values
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["train-step", "mining", "loss-curve"])
+    parser.add_argument("command", choices=["train-step", "mining", "loss-curve", "eval"])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--method", default="batch-hard")
     parser.add_argument("--threads", type=int, default=2)
@@ -203,6 +245,10 @@ def main():
     torch.set_num_threads(args.threads)
     if args.command == "train-step":
         result = measure(training(args.batch, 4), args.batch, args.repeats, args.budget, "batch-hard")
+    elif args.command == "eval":
+        step, values = evaluation(args.batch, args.method)
+        result = measure(step, args.batch, args.repeats, args.budget, args.method, args.batch)
+        result["values"] = {key: float(value) for key, value in values.items()}
     elif args.command == "loss-curve":
         step = training(args.batch, args.steps)
         result = {"backend": "torch+pml", "losses": [step() for _ in range(args.steps)]}

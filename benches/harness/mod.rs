@@ -34,6 +34,46 @@ pub trait Bench {
     ) -> Box<dyn FnMut() -> usize>;
 }
 
+/// Seeded class-clustered unit vectors `[n, dim]` (row-major) and labels `[n]`: class
+/// centres and per-item noise from a 64-bit LCG, `centre + 2 · noise`, L2-normalised;
+/// classes of `per_class` consecutive items. `bench/peer/peer.py` generates the same
+/// numbers (the norm may differ in the last bit).
+#[allow(dead_code)] // Only the mining and evaluation benches use it.
+pub fn clustered_unit_vectors(n: usize, dim: usize, per_class: usize) -> (Vec<f32>, Vec<i64>) {
+    let mut state: u64 = 0x00c0_ffee;
+    let mut uniform = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let classes = n.div_ceil(per_class);
+    let centres: Vec<f32> = (0..classes * dim).map(|_| uniform()).collect();
+    let mut rows = Vec::with_capacity(n * dim);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let class = i / per_class;
+        let row: Vec<f32> = (0..dim)
+            .map(|j| centres[class * dim + j] + 2.0 * uniform())
+            .collect();
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        rows.extend(row.iter().map(|x| x / norm));
+        labels.push(class as i64);
+    }
+    (rows, labels)
+}
+
+/// Values a step computed (metrics, for instance), reported with the measurement.
+static VALUES: std::sync::Mutex<Option<serde_json::Value>> = std::sync::Mutex::new(None);
+
+/// Reports `values` with this configuration's measurement (the last call wins).
+#[allow(dead_code)] // Only the benches that compute values call it.
+pub fn report_values(values: serde_json::Value) {
+    if let Ok(mut slot) = VALUES.lock() {
+        *slot = Some(values);
+    }
+}
+
 /// One measured configuration, as a child prints it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Measurement {
@@ -53,6 +93,9 @@ pub struct Measurement {
     /// CPU seconds (all threads) per wall second over the timed steps: about the number of
     /// busy threads, so it shows whether a thread limit was honoured.
     pub cpu_per_wall: f64,
+    /// Values the step reported (`report_values`), e.g. the metrics it computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<serde_json::Value>,
 }
 
 /// The device of a compiled backend, by name (`flex`, `ndarray`, `wgpu`), or why not.
@@ -157,6 +200,7 @@ fn child<B: Bench>(backend: &str, method: &str, batch: usize, repeats: usize, bu
         per_second: batch as f64 / (median / 1e3),
         peak_mib: peak - base,
         cpu_per_wall,
+        values: VALUES.lock().ok().and_then(|slot| slot.clone()),
     };
     match serde_json::to_string(&measurement) {
         Ok(line) => println!("{line}"),
@@ -166,6 +210,8 @@ fn child<B: Bench>(backend: &str, method: &str, batch: usize, repeats: usize, bu
 
 /// The bench binary's `main`.
 pub fn main<B: Bench>() {
+    // As the `siamese` binary does: freed tensors stay in the heap for the next step.
+    siamese::train::allocator::keep_freed_memory();
     let arguments: Vec<String> = std::env::args().collect();
     if let Some(i) = arguments.iter().position(|a| a == "--child") {
         let value = |k: usize| arguments.get(i + k).cloned().unwrap_or_default();

@@ -7,6 +7,7 @@
 //! [`run_dir`] (config, diagnostics, checkpoints, final model); [`verification`] scores
 //! same/different pairs with a trained model.
 
+pub mod allocator;
 pub mod augment;
 pub mod backend;
 pub mod batcher;

@@ -44,9 +44,15 @@ fn product_squared_distances(query: Tensor<2>, reference: Tensor<2>) -> Tensor<2
         .add(reference_norms)
 }
 
-/// query `[n, dim]`, reference `[m, dim]` -> squared distances `[n, m]` without gradient,
-/// refined and (when `same_set`) made identical for identical rows.
-fn exact_squared_distances(query: Tensor<2>, reference: Tensor<2>, same_set: bool) -> Tensor<2> {
+/// query `[n, dim]`, reference `[m, dim]` and their product-form squared distances
+/// `[n, m]` -> squared distances `[n, m]` without gradient, refined and (when `same_set`)
+/// made identical for identical rows.
+fn exact_squared_distances(
+    query: Tensor<2>,
+    reference: Tensor<2>,
+    product: Tensor<2>,
+    same_set: bool,
+) -> Tensor<2> {
     let [n, dim] = query.dims();
     let [m, _] = reference.dims();
     let query = query.detach();
@@ -56,7 +62,7 @@ fn exact_squared_distances(query: Tensor<2>, reference: Tensor<2>, same_set: boo
         .square()
         .sum_dim(1)
         .add(reference.clone().square().sum_dim(1).transpose()); // [n, m]
-    let squared = product_squared_distances(query.clone(), reference.clone()).clamp_min(0.0);
+    let squared = product.detach().clamp_min(0.0);
     let candidates = squared
         .clone()
         .lower_equal(scale.mul_scalar(REFINE_BELOW))
@@ -130,11 +136,14 @@ pub(crate) fn squared_euclidean(
     reference: Tensor<2>,
     same_set: bool,
 ) -> Tensor<2> {
-    let exact = exact_squared_distances(query.clone(), reference.clone(), same_set);
-    if !is_tracked(&query, &reference) {
+    let tracked = is_tracked(&query, &reference);
+    // One matrix product: its values seed the exact distances, its graph (when tracked)
+    // carries the gradient.
+    let product = product_squared_distances(query.clone(), reference.clone());
+    let exact = exact_squared_distances(query, reference, product.clone(), same_set);
+    if !tracked {
         return exact;
     }
-    let product = product_squared_distances(query, reference);
     // (product - product.detach()) is exactly 0 in value and carries the gradient.
     exact.add(product.clone().sub(product.detach()))
 }
@@ -142,12 +151,15 @@ pub(crate) fn squared_euclidean(
 /// query `[n, dim]`, reference `[m, dim]` -> euclidean distances `[n, m]`; a distance of
 /// exactly 0 has gradient 0.
 pub(crate) fn euclidean(query: Tensor<2>, reference: Tensor<2>, same_set: bool) -> Tensor<2> {
+    let tracked = is_tracked(&query, &reference);
+    let product = product_squared_distances(query.clone(), reference.clone());
     let exact = safe_sqrt(exact_squared_distances(
-        query.clone(),
-        reference.clone(),
+        query,
+        reference,
+        product.clone(),
         same_set,
     ));
-    if !is_tracked(&query, &reference) {
+    if !tracked {
         return exact;
     }
     // d sqrt(s) = ds / (2 sqrt(s)), taken as 0 where the distance is exactly 0.
@@ -158,6 +170,5 @@ pub(crate) fn euclidean(query: Tensor<2>, reference: Tensor<2>, same_set: bool) 
         .recip()
         .mul_scalar(0.5)
         .mask_fill(zero, 0.0);
-    let product = product_squared_distances(query, reference);
     exact.add(product.clone().sub(product.detach()).mul(half_inverse))
 }
