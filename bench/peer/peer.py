@@ -248,7 +248,8 @@ def main():
     elif args.command == "eval":
         step, values = evaluation(args.batch, args.method)
         result = measure(step, args.batch, args.repeats, args.budget, args.method, args.batch)
-        result["values"] = {key: float(value) for key, value in values.items()}
+        if args.method == "retrieval":  # the same embeddings as ours: comparable values
+            result["values"] = {key: float(value) for key, value in values.items()}
     elif args.command == "loss-curve":
         step = training(args.batch, args.steps)
         result = {"backend": "torch+pml", "losses": [step() for _ in range(args.steps)]}

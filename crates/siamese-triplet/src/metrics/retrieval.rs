@@ -4,7 +4,7 @@
 use burn::prelude::*;
 
 use crate::distances::Distance;
-use crate::host::{count_true, scalar_f64};
+use crate::host::{count_true, scalar_count, scalar_f64};
 
 /// Elements of one `[queries, references]` block.
 const BLOCK_ELEMENTS: usize = 1 << 22;
@@ -148,19 +148,25 @@ fn score_block<D: Distance>(
     }
     let relevant = relevant.int();
     let r = relevant.clone().sum_dim(1); // [rows, 1]
-    let order = dissimilarity.argsort(1); // [rows, columns]: nearest first
-    let hits = relevant.gather(1, order); // [rows, columns]: 1 where the k-th nearest is relevant
-    let rank = Tensor::<1, Int>::arange(0..columns as i64, &device)
+    // Only the first R nearest of each query count; the largest R of the block bounds them
+    // (PML's `k = "max_bin_count"`).
+    let nearest = scalar_count(r.clone().reshape([rows]).max()).max(1);
+    let shape = [rows, nearest];
+    let order = dissimilarity
+        .argsort(1)
+        .slice([0..rows, 0..nearest]); // [rows, nearest]: nearest first
+    let hits = relevant.gather(1, order); // [rows, nearest]: 1 where the k-th nearest is relevant
+    let rank = Tensor::<1, Int>::arange(0..nearest as i64, &device)
         .unsqueeze_dim::<2>(0)
-        .expand(shape); // [rows, columns]
+        .expand(shape); // [rows, nearest]
     let hits_in_r = hits
         .clone()
-        .mask_fill(rank.clone().greater_equal(r.clone().expand(shape)), 0); // [rows, columns]
+        .mask_fill(rank.clone().greater_equal(r.clone().expand(shape)), 0); // [rows, nearest]
     let precision_at_rank = hits_in_r
         .clone()
         .cumsum(1)
         .float()
-        .div(rank.add_scalar(1).float()); // [rows, columns]
+        .div(rank.add_scalar(1).float()); // [rows, nearest]
 
     let has_relevant = r.clone().greater_elem(0); // [rows, 1]
     let r = r.float().clamp_min(1.0);
