@@ -152,9 +152,7 @@ fn score_block<D: Distance>(
     // (PML's `k = "max_bin_count"`).
     let nearest = scalar_count(r.clone().reshape([rows]).max()).max(1);
     let shape = [rows, nearest];
-    let order = dissimilarity
-        .argsort(1)
-        .slice([0..rows, 0..nearest]); // [rows, nearest]: nearest first
+    let order = dissimilarity.argsort(1).slice([0..rows, 0..nearest]); // [rows, nearest]: nearest first
     let hits = relevant.gather(1, order); // [rows, nearest]: 1 where the k-th nearest is relevant
     let rank = Tensor::<1, Int>::arange(0..nearest as i64, &device)
         .unsqueeze_dim::<2>(0)
