@@ -1,6 +1,7 @@
 //! Embedder benchmark: the default `ConvEmbedder` (1×28×28 -> 64) forward alone, and
 //! forward + backward of a batch-hard triplet loss, at batch 128 and 512 on each compiled
-//! CPU backend: images per second and peak memory.
+//! CPU backend: images per second and peak memory. The conv blocks are computed as the
+//! trainer computes them on each backend (`siamese_train::backend::product_blocks`).
 //!
 //! Run: `cargo bench --bench embedder` (options as in `benches/harness`).
 
@@ -9,6 +10,8 @@ mod harness;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use siamese::model::{ConvEmbedderConfig, Embedder, EmbedderConfig};
+use siamese::train::backend::product_blocks;
+use siamese::train::config::{BackendKind, parse_name};
 use siamese::triplet::distances::Euclidean;
 use siamese::triplet::losses::TripletMarginLoss;
 use siamese::triplet::miners::{BatchHardMiner, Miner};
@@ -23,10 +26,16 @@ impl harness::Bench for Embedding {
 
     fn prepare(
         device: &Device,
-        _backend: &str,
+        backend: &str,
         method: &str,
         batch: usize,
     ) -> Box<dyn FnMut() -> usize> {
+        // The conv blocks computed as the trainer computes them on this backend.
+        let config = ConvEmbedderConfig::new();
+        let product_blocks = match parse_name::<BackendKind>(backend) {
+            Some(kind) => product_blocks(kind, config.channels.len()),
+            None => panic!("unknown backend {backend:?}"),
+        };
         let training = method == "forward+backward";
         let device = if training {
             device.clone().autodiff()
@@ -34,7 +43,7 @@ impl harness::Bench for Embedding {
             device.clone()
         };
         device.seed(1);
-        let embedder = match ConvEmbedderConfig::new().init(&device) {
+        let embedder = match config.with_product_blocks(product_blocks).init(&device) {
             Ok(embedder) => embedder,
             Err(error) => panic!("default configuration: {error}"),
         };
