@@ -122,7 +122,7 @@ pub fn conv_activation_max_pool(
 /// The element-wise maximum, `first` where it ties, as a product with a 0/1 mask: its
 /// value is exact for finite inputs (and non-finite where either input is), and its
 /// gradient is two products. (`max_pair` selects through `mask_where`, whose in-place
-/// path branches per element: several times slower on the CPU backends.)
+/// path branches per element on flex: several times slower there.)
 fn maximum(first: Tensor<3>, second: Tensor<3>) -> Tensor<3> {
     let first_wins = first.clone().greater_equal(second.clone()).float();
     let second_wins = first_wins.clone().neg() + 1.0;
