@@ -9,9 +9,7 @@ mod harness;
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use siamese::model::{ConvEmbedderConfig, Embedder, EmbedderConfig};
-use siamese::train::backend::product_blocks;
-use siamese::train::config::{BackendKind, parse_name};
+use siamese::model::{Embedder, EmbedderConfig};
 use siamese::triplet::distances::Euclidean;
 use siamese::triplet::losses::TripletMarginLoss;
 use siamese::triplet::miners::{BatchHardMiner, Miner};
@@ -30,12 +28,6 @@ impl harness::Bench for Embedding {
         method: &str,
         batch: usize,
     ) -> Box<dyn FnMut() -> usize> {
-        // The conv blocks computed as the trainer computes them on this backend.
-        let config = ConvEmbedderConfig::new();
-        let product_blocks = match parse_name::<BackendKind>(backend) {
-            Some(kind) => product_blocks(kind, config.channels.len()),
-            None => panic!("unknown backend {backend:?}"),
-        };
         let training = method == "forward+backward";
         let device = if training {
             device.clone().autodiff()
@@ -43,7 +35,7 @@ impl harness::Bench for Embedding {
             device.clone()
         };
         device.seed(1);
-        let embedder = match config.with_product_blocks(product_blocks).init(&device) {
+        let embedder = match harness::embedder_config(backend).init(&device) {
             Ok(embedder) => embedder,
             Err(error) => panic!("default configuration: {error}"),
         };

@@ -21,8 +21,6 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use siamese::model::{ConvEmbedderConfig, EmbedderConfig, Siamese};
-use siamese::train::backend::product_blocks;
-use siamese::train::config::{BackendKind, parse_name};
 use siamese::triplet::distances::Euclidean;
 use siamese::triplet::losses::TripletMarginLoss;
 use siamese::triplet::miners::{BatchHardMiner, Miner};
@@ -44,11 +42,9 @@ impl harness::Bench for TrainStep {
         method: &str,
         batch: usize,
     ) -> Box<dyn FnMut() -> usize> {
-        let config = ConvEmbedderConfig::new();
-        let product_blocks = match (method, parse_name::<BackendKind>(backend)) {
-            ("batch-hard-burn-ops", _) => 0,
-            (_, Some(kind)) => product_blocks(kind, config.channels.len()),
-            (_, None) => panic!("unknown backend {backend:?}"),
+        let config = match method {
+            "batch-hard-burn-ops" => ConvEmbedderConfig::new().with_product_blocks(0),
+            _ => harness::embedder_config(backend),
         };
         let device = device.clone().autodiff();
         device.seed(1);
@@ -62,7 +58,7 @@ impl harness::Bench for TrainStep {
                 (images, labels.clone())
             })
             .collect();
-        let embedder = match config.with_product_blocks(product_blocks).init(&device) {
+        let embedder = match config.init(&device) {
             Ok(embedder) => embedder,
             Err(error) => panic!("default configuration: {error}"),
         };

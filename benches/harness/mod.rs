@@ -98,6 +98,17 @@ pub struct Measurement {
     pub values: Option<serde_json::Value>,
 }
 
+/// The default embedder's configuration with its conv blocks computed as the trainer
+/// computes them on `backend` (`siamese_train::backend::product_blocks`).
+#[allow(dead_code)] // Only the benches that build an embedder use it.
+pub fn embedder_config(backend: &str) -> siamese::model::ConvEmbedderConfig {
+    let config = siamese::model::ConvEmbedderConfig::new();
+    let kind = siamese::train::config::parse_name::<siamese::train::config::BackendKind>(backend)
+        .unwrap_or_else(|| panic!("unknown backend {backend:?}; expected flex, ndarray or wgpu"));
+    let blocks = siamese::train::backend::product_blocks(kind, config.channels.len());
+    config.with_product_blocks(blocks)
+}
+
 /// The device of a compiled backend, by name (`flex`, `ndarray`, `wgpu`), or why not.
 pub fn device(name: &str) -> Result<Device, String> {
     let kind = siamese::train::config::parse_name::<siamese::train::config::BackendKind>(name)

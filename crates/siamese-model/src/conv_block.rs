@@ -14,18 +14,11 @@ pub(crate) struct ConvBlock {
     pool: Option<MaxPool2d>,
     #[module(skip)]
     activation: Activation,
-    /// Computes conv, activation and pool as one matrix product
-    /// ([`conv_activation_max_pool`]) instead of Burn's conv and pool ops: same function,
-    /// faster to train where the block's input needs no gradient.
+    /// Computes conv, activation and pool as matrix products
+    /// ([`conv_activation_max_pool`]) instead of Burn's conv and pool ops: the same
+    /// function. Never with batch norm, which sits between the conv and the activation.
     #[module(skip)]
-    as_product: Option<ProductShape>,
-}
-
-/// Padding and pool size of a block computed by [`conv_activation_max_pool`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ProductShape {
-    padding: usize,
-    pool: usize,
+    as_product: bool,
 }
 
 /// The numbers that define one block.
@@ -71,10 +64,7 @@ impl ConvBlockShape {
                 .then(|| BatchNormConfig::new(self.out_channels).init(device)),
             pool: (self.pool > 1).then(|| MaxPool2dConfig::new([self.pool, self.pool]).init()),
             activation: self.activation,
-            as_product: (self.as_product && !self.batch_norm).then_some(ProductShape {
-                padding,
-                pool: self.pool.max(1),
-            }),
+            as_product: self.as_product && !self.batch_norm,
         }
     }
 }
@@ -82,13 +72,20 @@ impl ConvBlockShape {
 impl ConvBlock {
     /// images `[batch, in_channels, h, w]` -> `[batch, out_channels, h', w']`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<4> {
-        if let Some(shape) = self.as_product {
+        if self.as_product {
+            // `init` pads every side alike (`Explicit`); no pool is a pool of 1.
+            let padding = match self.conv.padding {
+                PaddingConfig2d::Explicit(top, ..) => top,
+                PaddingConfig2d::Same => self.conv.kernel_size[0] / 2,
+                PaddingConfig2d::Valid => 0,
+            };
+            let pool = self.pool.as_ref().map_or(1, |pool| pool.kernel_size[0]);
             return conv_activation_max_pool(
                 images,
                 self.conv.weight.val(),
                 self.conv.bias.as_ref().map(|bias| bias.val()),
-                shape.padding,
-                shape.pool,
+                padding,
+                pool,
                 self.activation,
             );
         }

@@ -1,5 +1,5 @@
-//! Embedders and the Siamese wrapper on every compiled backend (the backend is the
-//! first part of each test's name).
+//! Embedders, conv blocks as matrix products and the Siamese wrapper on every compiled
+//! backend (the backend is the first part of each test's name).
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -36,33 +36,43 @@ fn read(tensor: Tensor<2>) -> Vec<f32> {
     tensor.try_into_vec_as::<f32>().expect("read tensor")
 }
 
-/// Every parameter's gradient, flattened, in visiting order.
+/// Every parameter's gradient, one vector per parameter (empty without a gradient), in
+/// visiting order.
 struct GradientCollector<'a> {
     grads: &'a burn::tensor::Gradients,
-    values: Vec<f32>,
-    parameters: usize,
+    gradients: Vec<Vec<f32>>,
 }
 
 impl ModuleVisitor for GradientCollector<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.parameters += 1;
-        if let Some(grad) = param.val().grad(self.grads) {
-            self.values
-                .extend(grad.try_into_vec_as::<f32>().expect("read gradient"));
-        }
+        let gradient = param
+            .val()
+            .grad(self.grads)
+            .map(|grad| grad.try_into_vec_as::<f32>().expect("read gradient"))
+            .unwrap_or_default();
+        self.gradients.push(gradient);
     }
 }
 
-fn parameter_gradients<M: Module>(model: &M, loss: Tensor<1>) -> Vec<f32> {
+/// The gradient of `loss` for each parameter of `model`, in visiting order.
+fn per_parameter_gradients<M: Module>(model: &M, loss: Tensor<1>) -> Vec<Vec<f32>> {
     let grads = loss.backward();
     let mut collector = GradientCollector {
         grads: &grads,
-        values: Vec::new(),
-        parameters: 0,
+        gradients: Vec::new(),
     };
     model.visit(&mut collector);
-    collector.values
+    collector.gradients
 }
+
+/// Every parameter's gradient of `loss`, flattened, in visiting order.
+fn parameter_gradients<M: Module>(model: &M, loss: Tensor<1>) -> Vec<f32> {
+    per_parameter_gradients(model, loss).concat()
+}
+
+/// `conv_activation_max_pool` and `ConvEmbedderConfig::product_blocks`.
+#[path = "model/conv_pool.rs"]
+mod conv_pool;
 
 fn output_shapes_fit_configurations(device: &Device) {
     let cases = [
@@ -507,6 +517,20 @@ macro_rules! backend_tests {
             fn training_steps_lower_the_triplet_loss() {
                 if let Some(device) = device() {
                     super::training_steps_lower_the_triplet_loss(&device);
+                }
+            }
+
+            #[test]
+            fn conv_activation_max_pool_matches_burn_ops() {
+                if let Some(device) = device() {
+                    super::conv_pool::matches_burn_ops(&device);
+                }
+            }
+
+            #[test]
+            fn product_blocks_keep_the_function() {
+                if let Some(device) = device() {
+                    super::conv_pool::product_blocks_keep_the_function(&device);
                 }
             }
         }

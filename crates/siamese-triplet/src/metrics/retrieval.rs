@@ -150,7 +150,7 @@ fn score_block<D: Distance>(
     let r = relevant.clone().sum_dim(1); // [rows, 1]
     // Only the first R nearest of each query count; the largest R of the block bounds them
     // (PML's `k = "max_bin_count"`).
-    let nearest = scalar_count(r.clone().reshape([rows]).max()).max(1);
+    let nearest = scalar_count(r.clone().max()).max(1);
     let shape = [rows, nearest];
     let order = dissimilarity.argsort(1).slice([0..rows, 0..nearest]); // [rows, nearest]: nearest first
     let hits = relevant.gather(1, order); // [rows, nearest]: 1 where the k-th nearest is relevant

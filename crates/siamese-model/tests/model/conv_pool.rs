@@ -1,8 +1,8 @@
 //! `conv_activation_max_pool` against Burn's `conv2d`, activation and `max_pool2d`, values
-//! and gradients, on every compiled backend (the backend is the first part of each test's
-//! name); and the embedder's `product_blocks` setting, which must not change the function.
+//! and gradients; and the embedder's `product_blocks` setting, which must not change the
+//! function. Run per backend by `backend_tests!` in `model.rs`.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::pool::MaxPool2dConfig;
@@ -11,9 +11,7 @@ use burn::tensor::Distribution;
 use siamese_model::conv_pool::conv_activation_max_pool;
 use siamese_model::{Activation, ConvEmbedderConfig, Embedder, EmbedderConfig};
 
-#[cfg(feature = "wgpu")]
-#[path = "../../siamese-triplet/tests/common/wgpu.rs"]
-mod wgpu_device;
+use super::per_parameter_gradients;
 
 /// One block's shape: input `[batch, channels, height, width]`, kernel, padding, pool.
 struct Case {
@@ -63,17 +61,12 @@ fn cases() -> Vec<Case> {
 }
 
 /// Largest absolute difference, relative to the largest magnitude of `expected` (at least 1).
-fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
+fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
     let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
     (actual - expected).abs().max().into_scalar::<f32>() / scale
 }
 
-fn relative_error_of<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
-    let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
-    (actual - expected).abs().max().into_scalar::<f32>() / scale
-}
-
-fn matches_burn_ops(device: &Device) {
+pub(super) fn matches_burn_ops(device: &Device) {
     let device = device.clone().autodiff();
     device.seed(7);
     for case in cases() {
@@ -146,46 +139,15 @@ fn matches_burn_ops(device: &Device) {
             let (Some(actual), Some(expected)) = (actual, expected) else {
                 panic!("{name}: no bias gradient");
             };
-            let error = relative_error_of(actual, expected);
+            let error = relative_error(actual, expected);
             assert!(error < 1e-4, "{name}: bias gradients differ by {error:e}");
         }
     }
 }
 
-/// Every parameter's gradient, one vector per parameter, in visiting order.
-struct GradientCollector<'a> {
-    grads: &'a burn::tensor::Gradients,
-    gradients: Vec<Vec<f32>>,
-}
-
-impl ModuleVisitor for GradientCollector<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let gradient = param
-            .val()
-            .grad(self.grads)
-            .map(|grad| grad.try_into_vec_as::<f32>().expect("read gradient"))
-            .unwrap_or_default();
-        self.gradients.push(gradient);
-    }
-}
-
-fn parameter_gradients<M: Module>(
-    model: &M,
-    output: Tensor<2>,
-    upstream: Tensor<2>,
-) -> Vec<Vec<f32>> {
-    let grads = (output * upstream).sum().backward();
-    let mut collector = GradientCollector {
-        grads: &grads,
-        gradients: Vec::new(),
-    };
-    model.visit(&mut collector);
-    collector.gradients
-}
-
 /// The default embedder with 0, 1 and 2 product blocks and the same weights: the same
 /// embeddings and the same parameter gradients.
-fn product_blocks_keep_the_function(device: &Device) {
+pub(super) fn product_blocks_keep_the_function(device: &Device) {
     let device = device.clone().autodiff();
     device.seed(11);
     let build = |blocks: usize| {
@@ -198,7 +160,8 @@ fn product_blocks_keep_the_function(device: &Device) {
     let images = Tensor::<4>::random([6, 1, 28, 28], Distribution::Default, &device);
     let upstream = Tensor::<2>::random([6, 64], Distribution::Normal(0.0, 1.0), &device);
     let expected = reference.embed(images.clone());
-    let expected_gradients = parameter_gradients(&reference, expected.clone(), upstream.clone());
+    let expected_gradients =
+        per_parameter_gradients(&reference, (expected.clone() * upstream.clone()).sum());
     assert_eq!(
         expected_gradients.len(),
         8,
@@ -207,12 +170,12 @@ fn product_blocks_keep_the_function(device: &Device) {
     for blocks in [1, 2] {
         let embedder = build(blocks).load_record(reference.clone().into_record());
         let embeddings = embedder.embed(images.clone());
-        let error = relative_error_of(embeddings.clone(), expected.clone());
+        let error = relative_error(embeddings.clone(), expected.clone());
         assert!(
             error < 1e-5,
             "{blocks} product blocks: embeddings differ by {error:e}"
         );
-        let gradients = parameter_gradients(&embedder, embeddings, upstream.clone());
+        let gradients = per_parameter_gradients(&embedder, (embeddings * upstream.clone()).sum());
         for (index, (actual, expected)) in gradients.iter().zip(&expected_gradients).enumerate() {
             assert!(!expected.is_empty(), "parameter {index} has a gradient");
             assert_eq!(actual.len(), expected.len(), "parameter {index}");
@@ -229,37 +192,3 @@ fn product_blocks_keep_the_function(device: &Device) {
         }
     }
 }
-
-macro_rules! backend_tests {
-    ($backend:ident, $device:expr) => {
-        mod $backend {
-            use super::*;
-
-            fn device() -> Option<Device> {
-                #[allow(deprecated)]
-                $device
-            }
-
-            #[test]
-            fn conv_activation_max_pool_matches_burn_ops() {
-                if let Some(device) = device() {
-                    super::matches_burn_ops(&device);
-                }
-            }
-
-            #[test]
-            fn product_blocks_keep_the_function() {
-                if let Some(device) = device() {
-                    super::product_blocks_keep_the_function(&device);
-                }
-            }
-        }
-    };
-}
-
-#[cfg(feature = "flex")]
-backend_tests!(flex, Some(Device::flex()));
-#[cfg(feature = "ndarray")]
-backend_tests!(ndarray, Some(Device::ndarray()));
-#[cfg(feature = "wgpu")]
-backend_tests!(wgpu, wgpu_device::test_device());
