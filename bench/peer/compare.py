@@ -6,19 +6,27 @@ interleaved runs are what we quote.
 
     .peer/bin/python bench/peer/compare.py                       # the default set
     .peer/bin/python bench/peer/compare.py --only train-step --rounds 3
+    .peer/bin/python bench/peer/compare.py --only loss-curve --steps 300
 
 Ours is the bench binaries' child mode (`benches/train_step.rs`, `benches/mining.rs`,
 `benches/evaluation.rs`), built
 here with `cargo bench --no-run` first; threads are set with RAYON_NUM_THREADS for ours and
 `torch.set_num_threads` for the peer, and each row shows the CPU seconds per wall second
-both used, which shows whether the limit held. The table goes to the terminal and JSON to
-`target/bench-compare.json`.
+both used, which shows whether the limit held. The table goes to the terminal, JSON to
+`target/bench-compare.json` and a bar chart of the ratios to `target/bench-compare.png`.
+
+`--only loss-curve` trains both the same way for `--steps` steps instead (ours: `siamese
+train` with batch-hard, P 10 x K 8, constant lr 1e-3, no augmentation; the peer:
+`peer.py loss-curve --batch 80`), prints the mean loss per stretch of steps and the step
+where each leaves the margin plateau, and draws both curves to
+`target/bench-loss-curves.png` (the losses in `target/bench-loss-curves.json`).
 """
 
 import argparse
 import json
 import os
 import pathlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +58,66 @@ def bench_binaries(features):
     return paths
 
 
+def siamese_binary():
+    """Builds the `siamese` command (release); its path."""
+    command = ["cargo", "build", "--release", "--message-format=json", "--bin", "siamese"]
+    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    for line in output.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("executable"):
+            return message["executable"]
+    sys.exit("cargo build did not report the siamese binary")
+
+
+def chart(binaries, mode, json_path):
+    """Draws `json_path` as a PNG next to it with the bench harness's chart mode."""
+    png = json_path.with_suffix(".png")
+    result = subprocess.run([binaries["train_step"], mode, str(json_path), str(png)],
+                            cwd=ROOT, capture_output=True, text=True)
+    print(result.stdout.strip() if result.returncode == 0 else f"no chart: {result.stderr.strip()}")
+
+
+def plateau_exit(losses, below=0.19, window=10):
+    """The first step whose mean over the `window` steps ending there is below `below`."""
+    for end in range(window, len(losses) + 1):
+        if statistics.fmean(losses[end - window:end]) < below:
+            return end
+    return None
+
+
+def loss_curves(args, binaries):
+    """Ours and the peer's losses over the same training; the table and the chart."""
+    steps = str(args.steps)
+    name = "bench-loss-curve"
+    run = ROOT / "target" / name
+    shutil.rmtree(run, ignore_errors=True)
+    subprocess.run([siamese_binary(), "train", "--miner", "batch-hard", "--classes-per-batch", "10",
+                    "--samples-per-class", "8", "--steps", steps, "--augment-shift", "0",
+                    "--schedule", "constant", "--warmup-steps", "0", "--lr", "0.001",
+                    "--eval-every", "0", "--checkpoint-every", "0", "--runs-dir", str(run.parent),
+                    "--name", name, "--quiet"], cwd=ROOT, check=True)
+    records = [json.loads(line) for line in (run / "diagnostics.jsonl").read_text().splitlines()]
+    ours = [record["loss"] for record in records if record.get("kind") == "step"]
+    peer = run_json([sys.executable, str(PEER), "loss-curve", "--batch", "80", "--steps", steps,
+                     "--threads", "2"], dict(os.environ))
+    if "error" in peer:
+        sys.exit(f"the peer failed: {peer['error']}")
+    curves = {"ours": ours, "peer": peer["losses"]}
+    edges = [1, 2, 11, 26, 51, 101, 151, 201, 251, args.steps + 1]
+    stretches = [(a, b - 1) for a, b in zip(edges, edges[1:]) if a <= args.steps]
+    print(f"{'mean loss, steps':<18}" + "".join(f"{f'{a}–{b}' if a < b else str(a):>9}" for a, b in stretches)
+          + f"{'leaves 0.2 at':>15}")
+    for label, losses in curves.items():
+        means = [statistics.fmean(losses[a - 1:b]) for a, b in stretches]
+        print(f"{label:<18}" + "".join(f"{mean:>9.3f}" for mean in means)
+              + f"{str(plateau_exit(losses)):>15}")
+    path = ROOT / "target/bench-loss-curves.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(curves))
+    print(f"losses: {path}")
+    chart(binaries, "--chart-loss-curves", path)
+
+
 def run_json(command, env):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
@@ -65,13 +133,17 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per measurement")
     parser.add_argument("--backend", default="flex", help="ours: flex, ndarray or wgpu")
-    parser.add_argument("--only", choices=["train-step", "mining", "eval"])
+    parser.add_argument("--only", choices=["train-step", "mining", "eval", "loss-curve"])
+    parser.add_argument("--steps", type=int, default=300, help="training steps of --only loss-curve")
     parser.add_argument("--features", default="", help="cargo features of our build (wgpu for --backend wgpu)")
     parser.add_argument("--sizes", help="only these batch sizes, e.g. 128,4096")
     parser.add_argument("--methods", help="only these of our methods, e.g. batch-hard")
     args = parser.parse_args()
     features = "wgpu" if args.backend == "wgpu" else args.features
     binaries = bench_binaries(features)
+    if args.only == "loss-curve":
+        loss_curves(args, binaries)
+        return
     sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else None
     methods = args.methods.split(",") if args.methods else None
     configs = [c for c in TRAIN + MINING + EVAL if args.only in (None, c[0])
@@ -115,8 +187,10 @@ def main():
         rows.append(row)
         sys.stdout.flush()
     path = ROOT / "target/bench-compare.json"
+    path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(rows, indent=1))
     print(f"results: {path}")
+    chart(binaries, "--chart-compare", path)
 
 
 if __name__ == "__main__":

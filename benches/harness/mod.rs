@@ -2,11 +2,16 @@
 //! binary, so its peak resident memory (`VmHWM`) is its own; the parent prints a table and
 //! writes JSON to `target/bench-<name>.json`.
 //!
+//! It also draws them, as a PNG bar chart next to the JSON (`target/bench-<name>.png`).
+//!
 //! Flags: `--backends flex,ndarray[,wgpu]`, `--methods a,b`, `--sizes 128,512`,
 //! `--repeats 5`, `--budget 20` (seconds of timed steps per configuration, at least one
 //! step). wgpu needs `--features wgpu`; on every backend the first step (which compiles
 //! kernels on wgpu) is an untimed warm-up, and each timed step waits for the device.
 
+mod charts;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -224,6 +229,28 @@ pub fn main<B: Bench>() {
     // As the `siamese` binary does: freed tensors stay in the heap for the next step.
     siamese::train::allocator::keep_freed_memory();
     let arguments: Vec<String> = std::env::args().collect();
+    // `bench/peer/compare.py` draws its charts with these: `--chart-compare JSON PNG`,
+    // `--chart-loss-curves JSON PNG`.
+    for (mode, draw) in [
+        (
+            "--chart-compare",
+            charts::comparison as fn(&Path, &Path) -> Result<(), String>,
+        ),
+        ("--chart-loss-curves", charts::loss_curves),
+    ] {
+        if let Some(i) = arguments.iter().position(|a| a == mode) {
+            let (Some(json), Some(png)) = (arguments.get(i + 1), arguments.get(i + 2)) else {
+                eprintln!("{mode} needs the JSON file to read and the PNG file to write");
+                std::process::exit(2);
+            };
+            if let Err(error) = draw(Path::new(json), Path::new(png)) {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+            println!("chart: {png}");
+            return;
+        }
+    }
     if let Some(i) = arguments.iter().position(|a| a == "--child") {
         let value = |k: usize| arguments.get(i + k).cloned().unwrap_or_default();
         child::<B>(
@@ -303,13 +330,21 @@ pub fn main<B: Bench>() {
             }
         }
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("target/bench-{}.json", B::NAME));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-{}.json", B::NAME));
+    if let Some(folder) = path.parent() {
+        // A target dir elsewhere (CARGO_TARGET_DIR) leaves no `target/` here.
+        let _ = std::fs::create_dir_all(folder);
+    }
     let written = serde_json::to_string_pretty(&results)
         .map_err(|error| error.to_string())
         .and_then(|json| std::fs::write(&path, json).map_err(|error| error.to_string()));
     match written {
         Ok(()) => println!("results: {}", path.display()),
         Err(error) => eprintln!("cannot write {}: {error}", path.display()),
+    }
+    let chart = path.with_extension("png");
+    match charts::backends(&chart, B::NAME, &backends, &results) {
+        Ok(()) => println!("chart: {}", chart.display()),
+        Err(error) => eprintln!("cannot draw {}: {error}", chart.display()),
     }
 }

@@ -17,12 +17,12 @@ pub(crate) fn scalar_count(count: Tensor<1, Int>) -> usize {
     usize::try_from(count.into_scalar::<i64>()).unwrap_or(0)
 }
 
-/// A one-element float tensor read as `f64`.
-pub(crate) fn scalar_f64(value: Tensor<1>) -> f64 {
-    f64::from(value.into_scalar::<f32>())
-}
-
 /// An integer tensor read as `i64` values, row-major.
 pub(crate) fn read_ints<const D: usize>(tensor: Tensor<D, Int>) -> Vec<i64> {
     tensor.try_into_vec_as::<i64>().expect(READ_FAILED)
+}
+
+/// A float tensor read as `f32` values, row-major.
+pub(crate) fn read_floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.try_into_vec_as::<f32>().expect(READ_FAILED)
 }

@@ -1,6 +1,6 @@
 //! Properties beyond the fixtures, on random seeded batches: mined triplets and counts
 //! equal a brute-force `O(B³)` reference (with many exact ties, from grid-valued
-//! embeddings), losses are invariant to permuting the batch and (euclidean) to
+//! embeddings), retrieval metrics equal a host sort of the distances, losses are invariant to permuting the batch and (euclidean) to
 //! translation, gradients match finite differences, and degenerate batches never give a
 //! non-finite value or gradient.
 
@@ -18,7 +18,10 @@ use siamese_triplet::distances::{CosineSimilarity, Distance, Euclidean, SquaredE
 use siamese_triplet::losses::{
     BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss, TripletMarginLoss,
 };
-use siamese_triplet::metrics::{PmlTripletCounts, TripletClasses};
+use siamese_triplet::metrics::{
+    PmlTripletCounts, RetrievalMetrics, TripletClasses, retrieval_metrics,
+    retrieval_metrics_between,
+};
 use siamese_triplet::miners::{
     BatchAllMiner, BatchEasyHardMiner, BatchHardMiner, Miner, SemiHardMiner, TfaSemiHardMiner,
     TripletMarginMiner, TripletType,
@@ -717,6 +720,104 @@ fn identical_rows_give_bit_identical_distances(device: &Device) {
     }
 }
 
+/// Precision@1, R-precision and MAP@R by sorting each query's dissimilarities on the host;
+/// `exclude_self`: queries are the references, each left out of its own neighbours.
+fn host_retrieval(
+    d: &[Vec<f32>],
+    query_labels: &[i64],
+    reference_labels: &[i64],
+    exclude_self: bool,
+) -> RetrievalMetrics {
+    let mut sums = [0.0; 3];
+    let mut queries = 0;
+    for (q, row) in d.iter().enumerate() {
+        let mut order: Vec<usize> = (0..row.len())
+            .filter(|&c| !(exclude_self && c == q))
+            .collect();
+        order.sort_by(|&a, &b| row[a].total_cmp(&row[b]));
+        let hits: Vec<bool> = order
+            .iter()
+            .map(|&c| reference_labels[c] == query_labels[q])
+            .collect();
+        let r = hits.iter().filter(|&&hit| hit).count();
+        if r == 0 {
+            continue;
+        }
+        queries += 1;
+        let (mut found, mut average_precision) = (0, 0.0);
+        for (rank, &hit) in hits[..r].iter().enumerate() {
+            if hit {
+                found += 1;
+                average_precision += f64::from(found) / (rank + 1) as f64;
+            }
+        }
+        sums[0] += f64::from(u8::from(hits[0]));
+        sums[1] += f64::from(found) / r as f64;
+        sums[2] += average_precision / r as f64;
+    }
+    let divisor = queries.max(1) as f64;
+    RetrievalMetrics {
+        precision_at_1: sums[0] / divisor,
+        r_precision: sums[1] / divisor,
+        mean_average_precision_at_r: sums[2] / divisor,
+        num_queries: queries,
+    }
+}
+
+fn assert_same_metrics(ours: RetrievalMetrics, host: RetrievalMetrics, what: &str) {
+    assert_eq!(ours.num_queries, host.num_queries, "{what}: queries");
+    for (name, a, b) in [
+        ("precision@1", ours.precision_at_1, host.precision_at_1),
+        ("R-precision", ours.r_precision, host.r_precision),
+        (
+            "MAP@R",
+            ours.mean_average_precision_at_r,
+            host.mean_average_precision_at_r,
+        ),
+    ] {
+        assert!((a - b).abs() < 1e-6, "{what}: {name} {a} vs host {b}");
+    }
+}
+
+/// Continuous embeddings (no tied distances), euclidean and cosine (negative
+/// dissimilarities), the set against itself and two halves against each other.
+fn retrieval_matches_host_sort(device: &Device) {
+    let strategy = (8usize..60, 2usize..6)
+        .prop_flat_map(|(n, d)| (vec(vec(-3.0f32..3.0, d), n), vec(0i64..4, n)));
+    runner()
+        .run(&strategy, |(rows, labels)| {
+            let distances: [(&str, Box<dyn Distance>); 2] = [
+                ("euclidean", Box::new(Euclidean::new())),
+                ("cosine", Box::new(CosineSimilarity)),
+            ];
+            for (name, distance) in distances {
+                let embeddings = matrix(&rows, device);
+                let d: Vec<Vec<f32>> = to_rows(distance.dissimilarity(embeddings.clone()))
+                    .into_iter()
+                    .map(|row| row.into_iter().map(|x| x as f32).collect())
+                    .collect();
+                let ours =
+                    retrieval_metrics(&distance, embeddings, common::labels(&labels, device));
+                assert_same_metrics(ours, host_retrieval(&d, &labels, &labels, true), name);
+
+                let half = rows.len() / 2;
+                let ours = retrieval_metrics_between(
+                    &distance,
+                    matrix(&rows[..half], device),
+                    common::labels(&labels[..half], device),
+                    matrix(&rows[half..], device),
+                    common::labels(&labels[half..], device),
+                );
+                let between: Vec<Vec<f32>> =
+                    d[..half].iter().map(|row| row[half..].to_vec()).collect();
+                let host = host_retrieval(&between, &labels[..half], &labels[half..], false);
+                assert_same_metrics(ours, host, &format!("{name}, between halves"));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
 macro_rules! backend_properties {
     ($backend:ident, $device:expr) => {
         mod $backend {
@@ -738,6 +839,13 @@ macro_rules! backend_properties {
             fn per_anchor_miners_match_brute_force() {
                 if let Some(device) = device() {
                     super::per_anchor_miners_match_brute_force(&device);
+                }
+            }
+
+            #[test]
+            fn retrieval_metrics_match_a_host_sort() {
+                if let Some(device) = device() {
+                    retrieval_matches_host_sort(&device);
                 }
             }
 

@@ -6,6 +6,7 @@ use std::sync::Once;
 
 use plotters::prelude::*;
 use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::TrainError;
 
@@ -50,14 +51,23 @@ fn render(
     path: &Path,
     draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
 ) -> Result<(), TrainError> {
+    render_sized(path, SIZE, draw)
+}
+
+/// Draws with `draw` on a white canvas of `(width, height)` pixels and writes the PNG to
+/// `path`.
+fn render_sized(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<(), TrainError> {
     REGISTER.call_once(|| {
         // The font is compiled in; registering it cannot fail for a valid TTF.
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
     });
-    let (width, height) = SIZE;
     let mut buffer = vec![255u8; (width * height * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|error| chart_error(path, error))?;
         draw(&root).map_err(|error| chart_error(path, error))?;
@@ -456,4 +466,168 @@ pub fn scatter(
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
+}
+
+/// One bar: a value with its spread (the lowest and highest of repeated measurements).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// The bar's length (a median, say).
+    pub value: f64,
+    /// Lowest measurement, drawn as the whisker's left end.
+    pub low: f64,
+    /// Highest measurement, drawn as the whisker's right end.
+    pub high: f64,
+}
+
+/// A group of bars, one per series, under one label (a benchmark configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarGroup {
+    /// The group's label, drawn left of its bars.
+    pub label: String,
+    /// One entry per series; `Err(why)` where the series has no value (a failed run),
+    /// drawn as that text in place of the bar.
+    pub bars: Vec<Result<Bar, String>>,
+}
+
+/// Horizontal bars with min–max whiskers and the value written at each bar's end: one row
+/// of bars per group, one bar per series (`(label, colour)`), top to bottom in `groups`
+/// order; `reference` draws a labelled vertical line (a ratio of 1, say). The canvas grows
+/// with the number of bars.
+pub fn horizontal_bars(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    series: &[(&str, RGBColor)],
+    groups: &[BarGroup],
+    reference: Option<(&str, f64)>,
+) -> Result<(), TrainError> {
+    /// Pixels per bar (one unit of the y axis).
+    const BAR_PIXELS: f64 = 18.0;
+    let per_group = series.len().max(1);
+    let group_height = per_group as f64 + 0.6;
+    let y_high = groups.len() as f64 * group_height;
+    // Room under the last group for the legend.
+    let y_low = -(series.len() as f64 + usize::from(reference.is_some()) as f64 + 1.0) * 1.4;
+    let height = (((y_high - y_low) * BAR_PIXELS) as u32 + 120).max(SIZE.1);
+    render_sized(path, (SIZE.0 + 100, height), |root| {
+        let high = groups
+            .iter()
+            .flat_map(|group| group.bars.iter().flatten())
+            .map(|bar| bar.high.max(bar.value))
+            .chain(reference.map(|(_, value)| value))
+            .filter(|value| value.is_finite())
+            .fold(0.0, f64::max);
+        // Room right of the longest bar for its value.
+        let x_high = if high > 0.0 { high * 1.15 } else { 1.0 };
+        let label_width = groups
+            .iter()
+            .map(|group| group.label.chars().count())
+            .max()
+            .unwrap_or(0) as u32
+            * 8
+            + 20;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(0.0..x_high, y_low..y_high)
+            .map_err(|error| error.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_labels(0)
+            .disable_y_mesh()
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(|error| error.to_string())?;
+        // Group g's bar s spans [top - s - 0.9, top - s - 0.1], top = y_high - g · group_height - 0.3.
+        let bar_span = |group: usize, bar: usize| {
+            let top = y_high - group as f64 * group_height - 0.3 - bar as f64;
+            (top - 0.9, top - 0.1)
+        };
+        let label_style = TextStyle::from((FONT, 14).into_font()).color(&BLACK);
+        for (index, group) in groups.iter().enumerate() {
+            let (bottom, _) = bar_span(index, per_group - 1);
+            let (_, top) = bar_span(index, 0);
+            let (x, y) = chart.backend_coord(&(0.0, (bottom + top) / 2.0));
+            root.draw(&Text::new(
+                group.label.clone(),
+                (x - 8, y),
+                label_style.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(|error| error.to_string())?;
+        }
+        for (position, (label, color)) in series.iter().enumerate() {
+            let color = *color;
+            let rectangles = groups.iter().enumerate().filter_map(|(index, group)| {
+                let bar = group.bars.get(position)?.as_ref().ok()?;
+                let (bottom, top) = bar_span(index, position);
+                Some(Rectangle::new(
+                    [(0.0, bottom), (bar.value.max(0.0), top)],
+                    color.mix(0.85).filled(),
+                ))
+            });
+            chart
+                .draw_series(rectangles)
+                .map_err(|error| error.to_string())?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.mix(0.85).filled())
+                });
+            for (index, group) in groups.iter().enumerate() {
+                let Some(entry) = group.bars.get(position) else {
+                    continue;
+                };
+                let (bottom, top) = bar_span(index, position);
+                let middle = (bottom + top) / 2.0;
+                let (text, end) = match entry {
+                    Ok(bar) => {
+                        chart
+                            .draw_series(std::iter::once(PathElement::new(
+                                vec![(bar.low, middle), (bar.high, middle)],
+                                BLACK.stroke_width(1),
+                            )))
+                            .map_err(|error| error.to_string())?;
+                        (format_value(bar.value), bar.value.max(bar.high))
+                    }
+                    Err(why) => (why.clone(), 0.0),
+                };
+                let (x, y) = chart.backend_coord(&(end, middle));
+                root.draw(&Text::new(
+                    text,
+                    (x + 4, y),
+                    label_style.pos(Pos::new(HPos::Left, VPos::Center)),
+                ))
+                .map_err(|error| error.to_string())?;
+            }
+        }
+        if let Some((label, value)) = reference {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(value, y_low), (value, y_high)],
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(|error| error.to_string())?
+                .label(label)
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    })
+}
+
+/// A bar's value as text: three significant digits, no exponent for everyday magnitudes.
+fn format_value(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
 }

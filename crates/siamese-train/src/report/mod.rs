@@ -2,7 +2,7 @@
 //! self-contained `report.html` (the images inlined, no network) with the configuration
 //! and the final metrics.
 
-mod charts;
+pub mod charts;
 mod pca;
 
 use std::fmt::Write as _;

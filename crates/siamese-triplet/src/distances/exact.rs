@@ -153,15 +153,13 @@ pub(crate) fn squared_euclidean(
 pub(crate) fn euclidean(query: Tensor<2>, reference: Tensor<2>, same_set: bool) -> Tensor<2> {
     let tracked = is_tracked(&query, &reference);
     let product = product_squared_distances(query.clone(), reference.clone());
-    let exact = safe_sqrt(exact_squared_distances(
-        query,
-        reference,
-        product.clone(),
-        same_set,
-    ));
+    let squared = exact_squared_distances(query, reference, product.clone(), same_set);
     if !tracked {
-        return exact;
+        // Squared distances are clamped at 0, whose square root is 0: no mask needed
+        // without a gradient.
+        return squared.sqrt();
     }
+    let exact = safe_sqrt(squared);
     // d sqrt(s) = ds / (2 sqrt(s)), taken as 0 where the distance is exactly 0.
     let zero = exact.clone().equal_elem(0.0);
     let half_inverse = exact

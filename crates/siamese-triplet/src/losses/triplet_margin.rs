@@ -63,22 +63,41 @@ impl<D: Distance> TripletMarginLoss<D> {
         let Some((anchors, positives, negatives)) = triplets.indices() else {
             return zero_loss(embeddings);
         };
-        let [batch, _] = embeddings.dims();
-        let dissimilarity = self
-            .distance
-            .dissimilarity(embeddings)
-            .reshape([batch * batch]);
-        let at = |rows: &Tensor<1, Int>, columns: &Tensor<1, Int>| {
-            dissimilarity.clone().select(
-                0,
-                rows.clone().mul_scalar(batch as i64).add(columns.clone()),
-            )
+        let [batch, dim] = embeddings.dims();
+        let (positive, negative) = if triplets.len() * dim <= batch * batch {
+            // Few triplets (batch-hard mines one per anchor): the distances of the mined
+            // pairs alone, `O(triplets · dim)`, and a backward pass that never touches a
+            // `[batch, batch]` matrix.
+            let anchor_rows = embeddings.clone().select(0, anchors.clone()); // [triplets, dim]
+            let to = |others: &Tensor<1, Int>| {
+                let values = self.distance.paired(
+                    anchor_rows.clone(),
+                    embeddings.clone().select(0, others.clone()),
+                ); // [triplets]
+                if self.distance.smaller_is_closer() {
+                    values
+                } else {
+                    values.neg()
+                }
+            };
+            (to(positives), to(negatives))
+        } else {
+            // Many triplets: read them from the `[batch, batch]` matrix.
+            let dissimilarity = self
+                .distance
+                .dissimilarity(embeddings)
+                .reshape([batch * batch]);
+            let at = |rows: &Tensor<1, Int>, columns: &Tensor<1, Int>| {
+                dissimilarity.clone().select(
+                    0,
+                    rows.clone().mul_scalar(batch as i64).add(columns.clone()),
+                )
+            };
+            (at(anchors, positives), at(anchors, negatives))
         };
-        // (d_ap + m) - d_an is > 0 exactly when d_an < d_ap + m, the same comparison the
-        // miners and the batch-all counts make.
-        let violation = at(anchors, positives)
-            .add_scalar(self.margin)
-            .sub(at(anchors, negatives)); // [triplets]
+        // (d_ap + m) - d_an is > 0 exactly when d_an < d_ap + m, the comparison the miners
+        // and the batch-all counts make.
+        let violation = positive.add_scalar(self.margin).sub(negative); // [triplets]
         let terms = if self.soft {
             softplus(violation, 1.0)
         } else {

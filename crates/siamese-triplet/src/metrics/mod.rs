@@ -2,6 +2,7 @@
 //! verification (same/different) quality.
 
 mod knn;
+mod nearest;
 mod retrieval;
 mod triplet_classes;
 mod verification;

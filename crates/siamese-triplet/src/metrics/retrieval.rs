@@ -1,10 +1,17 @@
-//! Retrieval quality of an embedding, with PML `AccuracyCalculator` semantics, computed on
-//! the device in blocks of queries (`O(block · N)` memory, no `N × N` matrix on the host).
+//! Retrieval quality of an embedding, with PML `AccuracyCalculator` semantics: distances on
+//! the device in blocks of queries (`O(block · N)` memory, never `N × N`), each block's
+//! rows ranked on the host in parallel (a selection of each query's `R` nearest, then a
+//! sort of those).
 
 use burn::prelude::*;
 
 use crate::distances::Distance;
-use crate::host::{count_true, scalar_count, scalar_f64};
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::nearest::nearest_relevance;
+use crate::host::{read_floats, read_ints};
 
 /// Elements of one `[queries, references]` block.
 const BLOCK_ELEMENTS: usize = 1 << 22;
@@ -16,8 +23,8 @@ const BLOCK_ELEMENTS: usize = 1 << 22;
 /// as a neighbour): precision@1 is 1 when the nearest reference is relevant;
 /// R-precision is the relevant fraction of the `R` nearest; MAP@R is
 /// `1/R · Σ_{i <= R, i-th relevant} precision@i` (divided by `R`, not by the hits).
-/// Queries with `R = 0` are left out, as PML does. Exactly tied distances are ordered
-/// arbitrarily.
+/// Queries with `R = 0` are left out, as PML does. Exactly tied distances are ordered by
+/// reference index.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RetrievalMetrics {
     /// Fraction of queries whose nearest reference is relevant.
@@ -92,17 +99,28 @@ fn evaluate<D: Distance>(
     }
     let queries = queries.detach();
     let references = references.detach();
+    let query_labels = read_ints(query_labels);
+    let reference_labels = read_ints(reference_labels);
+    let mut label_counts: HashMap<i64, usize> = HashMap::new();
+    for &label in &reference_labels {
+        *label_counts.entry(label).or_default() += 1;
+    }
+    let labels = Labels {
+        queries: &query_labels,
+        references: &reference_labels,
+        counts: &label_counts,
+    };
     let block = (BLOCK_ELEMENTS / num_references).clamp(1, num_queries);
     let mut sums = Sums::default();
     for start in (0..num_queries).step_by(block) {
         let end = (start + block).min(num_queries);
+        let dissimilarity =
+            distance.dissimilarity_between(queries.clone().slice(start..end), references.clone()); // [end - start, references]
         score_block(
-            distance,
-            queries.clone().slice(start..end),
-            query_labels.clone().slice(start..end),
-            &references,
-            &reference_labels,
-            exclude_self.then_some(start),
+            &read_floats(dissimilarity),
+            start,
+            &labels,
+            exclude_self,
             &mut sums,
         );
     }
@@ -115,64 +133,64 @@ fn evaluate<D: Distance>(
     }
 }
 
-/// Adds one block of queries to `sums`. `self_offset` is the block's first row index in
-/// the reference set when queries are references.
-fn score_block<D: Distance>(
-    distance: &D,
-    queries: Tensor<2>,
-    query_labels: Tensor<1, Int>,
-    references: &Tensor<2>,
-    reference_labels: &Tensor<1, Int>,
-    self_offset: Option<usize>,
+/// The labels of queries and references, and how many references carry each label.
+struct Labels<'a> {
+    queries: &'a [i64],
+    references: &'a [i64],
+    counts: &'a HashMap<i64, usize>,
+}
+
+/// Adds one block of queries to `sums`: `dissimilarity` holds rows `start..` of the
+/// `[queries, references]` matrix, row-major. `exclude_self`: query `i` is reference `i`.
+fn score_block(
+    dissimilarity: &[f32],
+    start: usize,
+    labels: &Labels,
+    exclude_self: bool,
     sums: &mut Sums,
 ) {
-    let [rows, _] = queries.dims();
-    let [columns, _] = references.dims();
-    let device = queries.device();
-    let shape = [rows, columns];
-    let mut dissimilarity = distance.dissimilarity_between(queries, references.clone()); // [rows, columns]
-    let mut relevant = query_labels
-        .unsqueeze_dim::<2>(1)
-        .expand(shape)
-        .equal(reference_labels.clone().unsqueeze_dim::<2>(0).expand(shape)); // [rows, columns]
-    if let Some(offset) = self_offset {
-        let row_index = Tensor::<1, Int>::arange(offset as i64..(offset + rows) as i64, &device)
-            .unsqueeze_dim::<2>(1)
-            .expand(shape);
-        let column_index = Tensor::<1, Int>::arange(0..columns as i64, &device)
-            .unsqueeze_dim::<2>(0)
-            .expand(shape);
-        let itself = row_index.equal(column_index);
-        dissimilarity = dissimilarity.mask_fill(itself.clone(), f32::INFINITY);
-        relevant = relevant.bool_and(itself.bool_not());
+    let columns = labels.references.len();
+    // (precision@1, R-precision, average precision) of each query with a relevant reference.
+    let per_query: Vec<Option<[f64; 3]>> = dissimilarity
+        .par_chunks(columns)
+        .enumerate()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(keys, hits), (offset, row)| {
+                let query = start + offset;
+                let label = labels.queries[query];
+                let excluded = exclude_self.then_some(query);
+                let r = labels.counts.get(&label).copied().unwrap_or(0) - usize::from(exclude_self);
+                if r == 0 {
+                    return None;
+                }
+                let relevant = |column: usize| labels.references[column] == label;
+                nearest_relevance(row, excluded, r, relevant, keys, hits);
+                Some(query_scores(hits, r))
+            },
+        )
+        .collect();
+    for scores in per_query.into_iter().flatten() {
+        sums.precision_at_1 += scores[0];
+        sums.r_precision += scores[1];
+        sums.average_precision += scores[2];
+        sums.queries += 1;
     }
-    let relevant = relevant.int();
-    let r = relevant.clone().sum_dim(1); // [rows, 1]
-    // Only the first R nearest of each query count; the largest R of the block bounds them
-    // (PML's `k = "max_bin_count"`).
-    let nearest = scalar_count(r.clone().max()).max(1);
-    let shape = [rows, nearest];
-    let order = dissimilarity.argsort(1).slice([0..rows, 0..nearest]); // [rows, nearest]: nearest first
-    let hits = relevant.gather(1, order); // [rows, nearest]: 1 where the k-th nearest is relevant
-    let rank = Tensor::<1, Int>::arange(0..nearest as i64, &device)
-        .unsqueeze_dim::<2>(0)
-        .expand(shape); // [rows, nearest]
-    let hits_in_r = hits
-        .clone()
-        .mask_fill(rank.clone().greater_equal(r.clone().expand(shape)), 0); // [rows, nearest]
-    let precision_at_rank = hits_in_r
-        .clone()
-        .cumsum(1)
-        .float()
-        .div(rank.add_scalar(1).float()); // [rows, nearest]
+}
 
-    let has_relevant = r.clone().greater_elem(0); // [rows, 1]
-    let r = r.float().clamp_min(1.0);
-    let per_query = |values: Tensor<2>| -> f64 {
-        scalar_f64(values.mask_fill(has_relevant.clone().bool_not(), 0.0).sum())
-    };
-    sums.precision_at_1 += per_query(hits.slice([0..rows, 0..1]).float());
-    sums.r_precision += per_query(hits_in_r.clone().float().sum_dim(1).div(r.clone()));
-    sums.average_precision += per_query(precision_at_rank.mul(hits_in_r.float()).sum_dim(1).div(r));
-    sums.queries += count_true(has_relevant);
+/// `hits`: relevance of a query's `R` nearest references, nearest first -> its
+/// precision@1, R-precision and average precision at `R`.
+fn query_scores(hits: &[bool], r: usize) -> [f64; 3] {
+    let mut found = 0usize;
+    let mut precision_sum = 0.0;
+    for (rank, _) in hits.iter().enumerate().filter(|(_, hit)| **hit) {
+        found += 1;
+        precision_sum += found as f64 / (rank + 1) as f64;
+    }
+    let r = r as f64;
+    [
+        f64::from(u8::from(hits.first() == Some(&true))),
+        found as f64 / r,
+        precision_sum / r,
+    ]
 }

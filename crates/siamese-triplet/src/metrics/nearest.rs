@@ -1,0 +1,104 @@
+//! Which of a query's `k` nearest references are relevant, nearest first, found on the host:
+//! Burn has no top-k, and sorting whole rows of a `[queries, references]` block on the
+//! device costs several times more than selecting the `k` nearest of each row (what
+//! `torch.topk` does for PML).
+
+/// The row `[columns]` of one query's dissimilarities (smaller is closer) -> `hits[i]`:
+/// whether the `i`-th nearest reference is relevant, for `i < k`, nearest first. `excluded`
+/// (the query itself) is never a neighbour; `k` is at most the number of other columns.
+/// Exactly equal dissimilarities are ordered by column; NaN sorts last.
+///
+/// `keys` is scratch space, reused across rows.
+pub(crate) fn nearest_relevance(
+    row: &[f32],
+    excluded: Option<usize>,
+    k: usize,
+    relevant: impl Fn(usize) -> bool,
+    keys: &mut Vec<u64>,
+    hits: &mut Vec<bool>,
+) {
+    keys.clear();
+    keys.extend(
+        row.iter()
+            .enumerate()
+            .filter(|&(column, _)| Some(column) != excluded)
+            .map(|(column, &value)| key(value, column)),
+    );
+    let k = k.min(keys.len());
+    hits.clear();
+    if k == 0 {
+        return;
+    }
+    // The k smallest keys first (unordered), then ordered.
+    if k < keys.len() {
+        keys.select_nth_unstable(k - 1);
+    }
+    let nearest = &mut keys[..k];
+    nearest.sort_unstable();
+    hits.extend(
+        nearest
+            .iter()
+            .map(|&key| relevant((key & u64::from(u32::MAX)) as usize)),
+    );
+}
+
+/// One entry as an integer that sorts as `(value, column)` does with `f32::total_cmp`: the
+/// value's bits made monotonic (negative values bit-flipped, positive ones with the sign bit
+/// set) in the high half, the column in the low half.
+fn key(value: f32, column: usize) -> u64 {
+    let bits = value.to_bits();
+    let ordered = if bits & 0x8000_0000 != 0 {
+        !bits
+    } else {
+        bits | 0x8000_0000
+    };
+    (u64::from(ordered) << 32) | column as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_as_total_cmp_then_column() {
+        let values = [
+            f32::NEG_INFINITY,
+            -3.5,
+            -1e-30,
+            -0.0,
+            0.0,
+            1e-30,
+            0.25,
+            0.25,
+            7.0,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for (i, &a) in values.iter().enumerate() {
+            for (j, &b) in values.iter().enumerate() {
+                let expected = a.total_cmp(&b).then(i.cmp(&j));
+                assert_eq!(
+                    key(a, i).cmp(&key(b, j)),
+                    expected,
+                    "{a} at {i} vs {b} at {j}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn selects_the_nearest_in_order_without_the_excluded_column() {
+        let row = [0.5, 0.0, 0.3, 0.1, 0.3, 0.9];
+        let relevant = |column: usize| column.is_multiple_of(2);
+        let (mut keys, mut hits) = (Vec::new(), Vec::new());
+        // Nearest first without column 1: 3 (0.1), 2 (0.3), 4 (0.3), 0 (0.5), 5 (0.9).
+        nearest_relevance(&row, Some(1), 4, relevant, &mut keys, &mut hits);
+        assert_eq!(hits, [false, true, true, true]);
+        nearest_relevance(&row, None, 2, relevant, &mut keys, &mut hits);
+        assert_eq!(hits, [false, false]);
+        nearest_relevance(&row, Some(1), 9, relevant, &mut keys, &mut hits);
+        assert_eq!(hits, [false, true, true, true, false]);
+        nearest_relevance(&row, None, 0, relevant, &mut keys, &mut hits);
+        assert!(hits.is_empty());
+    }
+}
