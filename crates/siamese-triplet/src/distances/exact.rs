@@ -126,6 +126,16 @@ fn exact_squared_distances(
     squared.select(0, first_copy.clone()).select(1, first_copy)
 }
 
+/// query `[n, dim]`, reference `[m, dim]` -> both moved by the references' mean, a constant
+/// (no gradient flows through it): distances are unchanged, and the product form's
+/// rounding, which grows with the squared norms, shrinks to the points' spread. Points
+/// bunched far from the origin (an untrained network's embeddings) would otherwise send
+/// nearly every pair to the exact recomputation.
+fn centered(query: Tensor<2>, reference: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    let mean = reference.clone().detach().mean_dim(0); // [1, dim]
+    (query.sub(mean.clone()), reference.sub(mean))
+}
+
 fn is_tracked(query: &Tensor<2>, reference: &Tensor<2>) -> bool {
     query.is_tracked() || reference.is_tracked()
 }
@@ -137,6 +147,7 @@ pub(crate) fn squared_euclidean(
     same_set: bool,
 ) -> Tensor<2> {
     let tracked = is_tracked(&query, &reference);
+    let (query, reference) = centered(query, reference);
     // One matrix product: its values seed the exact distances, its graph (when tracked)
     // carries the gradient.
     let product = product_squared_distances(query.clone(), reference.clone());
@@ -152,6 +163,7 @@ pub(crate) fn squared_euclidean(
 /// exactly 0 has gradient 0.
 pub(crate) fn euclidean(query: Tensor<2>, reference: Tensor<2>, same_set: bool) -> Tensor<2> {
     let tracked = is_tracked(&query, &reference);
+    let (query, reference) = centered(query, reference);
     let product = product_squared_distances(query.clone(), reference.clone());
     let squared = exact_squared_distances(query, reference, product.clone(), same_set);
     if !tracked {
