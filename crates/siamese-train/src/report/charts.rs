@@ -536,6 +536,7 @@ pub fn horizontal_bars(
         chart
             .configure_mesh()
             .x_desc(x_label)
+            .x_label_formatter(&|value| format_value(*value))
             .y_labels(0)
             .disable_y_mesh()
             .label_style((FONT, 14))
