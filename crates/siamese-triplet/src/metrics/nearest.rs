@@ -6,7 +6,8 @@
 /// The row `[columns]` of one query's dissimilarities (smaller is closer) -> `hits[i]`:
 /// whether the `i`-th nearest reference is relevant, for `i < k`, nearest first. `excluded`
 /// (the query itself) is never a neighbour; `k` is at most the number of other columns.
-/// Exactly equal dissimilarities are ordered by column; NaN sorts last.
+/// Exactly equal dissimilarities are ordered by column, NaNs as `f32::total_cmp` orders
+/// them (a positive NaN last). Columns must fit in 32 bits.
 ///
 /// `keys` is scratch space, reused across rows.
 pub(crate) fn nearest_relevance(

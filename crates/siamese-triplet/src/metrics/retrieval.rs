@@ -160,7 +160,13 @@ fn score_block(
                 let query = start + offset;
                 let label = labels.queries[query];
                 let excluded = exclude_self.then_some(query);
-                let r = labels.counts.get(&label).copied().unwrap_or(0) - usize::from(exclude_self);
+                // The query itself, when excluded, is one of its label's references.
+                let r = labels
+                    .counts
+                    .get(&label)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(usize::from(exclude_self));
                 if r == 0 {
                     return None;
                 }
