@@ -1,8 +1,8 @@
 use burn::prelude::*;
 
 use super::{Miner, valid_rows};
+use crate::Triplets;
 use crate::distances::Distance;
-use crate::{LabelMasks, Triplets};
 
 /// Batch-hard mining (Hermans, Beyer & Leibe 2017, "In Defense of the Triplet Loss"):
 /// for each anchor its farthest positive and its nearest negative.
@@ -28,24 +28,36 @@ impl<D: Distance> BatchHardMiner<D> {
 
 impl<D: Distance> Miner for BatchHardMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
-        let masks = LabelMasks::new(labels);
+        let [batch] = labels.dims();
+        let shape = [batch, batch];
+        let device = labels.device();
+        let rows = labels.clone().unsqueeze_dim::<2>(1); // [batch, 1]
+        let same_label = rows.equal(labels.unsqueeze_dim::<2>(0).expand(shape)); // [batch, batch]
+        // Not a positive: another label, or the anchor itself (same XOR off-diagonal).
+        let off_diagonal = Tensor::<2, Bool>::diag_mask(shape, 0, &device);
+        let not_positive = same_label.clone().not_equal(off_diagonal); // [batch, batch]
         let dissimilarity = self.distance.dissimilarity(embeddings.detach()); // [batch, batch]
-        let hardest_positive = dissimilarity
+        let (farthest, hardest_positive) = dissimilarity
             .clone()
-            .mask_fill(masks.positive.clone().bool_not(), f32::NEG_INFINITY)
-            .argmax(1)
+            .mask_fill(not_positive, f32::NEG_INFINITY)
+            .max_dim_with_indices(1); // [batch, 1]
+        let (nearest, hardest_negative) = dissimilarity
+            .mask_fill(same_label, f32::INFINITY)
+            .min_dim_with_indices(1); // [batch, 1]
+        // An anchor without a positive (or negative) keeps the fill value: it is dropped.
+        let valid = farthest
+            .greater_elem(f32::NEG_INFINITY)
+            .bool_and(nearest.lower_elem(f32::INFINITY))
             .squeeze_dim::<1>(1); // [batch]
-        let hardest_negative = dissimilarity
-            .mask_fill(masks.negative.clone().bool_not(), f32::INFINITY)
-            .argmin(1)
-            .squeeze_dim::<1>(1); // [batch]
-        let Some(anchors) = valid_rows(masks.anchors_with_triplets()) else {
+        let Some(anchors) = valid_rows(valid) else {
             return Triplets::empty();
         };
         Triplets::new(
             anchors.clone(),
-            hardest_positive.select(0, anchors.clone()),
-            hardest_negative.select(0, anchors),
+            hardest_positive
+                .squeeze_dim::<1>(1)
+                .select(0, anchors.clone()),
+            hardest_negative.squeeze_dim::<1>(1).select(0, anchors),
         )
     }
 }
