@@ -45,10 +45,9 @@ EVAL = [("eval", ("evaluation", method), ("eval", method), 10_000, 2)
         for method in ["retrieval", "embed+retrieval"]]
 
 
-def bench_binaries(features):
-    """Builds the bench binaries; their paths by bench name."""
-    command = ["cargo", "bench", "--no-run", "--message-format=json", "--bench", "train_step",
-               "--bench", "mining", "--bench", "evaluation"] + (["--features", features] if features else [])
+def cargo_executables(command):
+    """Runs a cargo build `command` (with `--message-format=json`); the executables it
+    reported, by target name."""
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     paths = {}
     for line in output.splitlines():
@@ -58,15 +57,19 @@ def bench_binaries(features):
     return paths
 
 
+def bench_binaries(features):
+    """Builds the bench binaries; their paths by bench name."""
+    return cargo_executables(
+        ["cargo", "bench", "--no-run", "--message-format=json", "--bench", "train_step",
+         "--bench", "mining", "--bench", "evaluation"] + (["--features", features] if features else []))
+
+
 def siamese_binary():
     """Builds the `siamese` command (release); its path."""
-    command = ["cargo", "build", "--release", "--message-format=json", "--bin", "siamese"]
-    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    for line in output.splitlines():
-        message = json.loads(line)
-        if message.get("reason") == "compiler-artifact" and message.get("executable"):
-            return message["executable"]
-    sys.exit("cargo build did not report the siamese binary")
+    paths = cargo_executables(["cargo", "build", "--release", "--message-format=json", "--bin", "siamese"])
+    if "siamese" not in paths:
+        sys.exit("cargo build did not report the siamese binary")
+    return paths["siamese"]
 
 
 def chart(binaries, mode, json_path):

@@ -16,35 +16,33 @@ pub fn backends(
     backends: &[String],
     results: &[Measurement],
 ) -> Result<(), String> {
-    let mut groups: Vec<BarGroup> = Vec::new();
+    let label = |m: &Measurement| format!("{} B={}", m.method, m.batch);
+    let mut labels: Vec<String> = Vec::new();
     for m in results {
-        let label = format!("{} B={}", m.method, m.batch);
-        if !groups.iter().any(|group| group.label == label) {
-            groups.push(BarGroup {
-                label,
-                bars: Vec::new(),
-            });
+        if !labels.contains(&label(m)) {
+            labels.push(label(m));
         }
     }
-    for group in &mut groups {
-        group.bars = backends
-            .iter()
-            .map(|backend| {
-                results
-                    .iter()
-                    .find(|m| {
-                        &m.backend == backend
-                            && format!("{} B={}", m.method, m.batch) == group.label
-                    })
-                    .map(|m| Bar {
-                        value: m.per_second,
-                        low: m.batch as f64 / (m.max_ms / 1e3),
-                        high: m.batch as f64 / (m.min_ms / 1e3),
-                    })
-                    .ok_or_else(|| "failed".to_string())
-            })
-            .collect();
-    }
+    let groups: Vec<BarGroup> = labels
+        .into_iter()
+        .map(|group| {
+            let bars = backends
+                .iter()
+                .map(|backend| {
+                    results
+                        .iter()
+                        .find(|m| &m.backend == backend && label(m) == group)
+                        .map(|m| Bar {
+                            value: m.per_second,
+                            low: m.batch as f64 / (m.max_ms / 1e3),
+                            high: m.batch as f64 / (m.min_ms / 1e3),
+                        })
+                        .ok_or_else(|| "failed".to_string())
+                })
+                .collect();
+            BarGroup { label: group, bars }
+        })
+        .collect();
     let series: Vec<(&str, _)> = backends
         .iter()
         .enumerate()
@@ -65,14 +63,10 @@ pub fn backends(
 /// configuration (whiskers: the lowest and highest ratio of the rounds), with the line of
 /// parity at 1.
 pub fn comparison(json: &Path, png: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(json)
-        .map_err(|error| format!("cannot read {}: {error}", json.display()))?;
-    let rows: Vec<Value> = serde_json::from_str(&text).map_err(|error| {
-        format!(
-            "{} is not a list of comparison rows: {error}",
-            json.display()
-        )
-    })?;
+    let rows = read_json(json)?;
+    let rows = rows
+        .as_array()
+        .ok_or_else(|| format!("{} is not a list of comparison rows", json.display()))?;
     let groups: Vec<BarGroup> = rows
         .iter()
         .map(|row| {
@@ -116,10 +110,7 @@ pub fn comparison(json: &Path, png: &Path) -> Result<(), String> {
 
 /// `{"ours": [loss per step], "peer": [loss per step]}` as two loss curves.
 pub fn loss_curves(json: &Path, png: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(json)
-        .map_err(|error| format!("cannot read {}: {error}", json.display()))?;
-    let curves: Value = serde_json::from_str(&text)
-        .map_err(|error| format!("{} is not JSON: {error}", json.display()))?;
+    let curves = read_json(json)?;
     let points = |key: &str| -> Result<Vec<(f64, f64)>, String> {
         let losses = curves[key]
             .as_array()
@@ -152,4 +143,11 @@ pub fn loss_curves(json: &Path, png: &Path) -> Result<(), String> {
         )],
     )
     .map_err(|error| error.to_string())
+}
+
+/// The JSON value in the file at `path`, or why not.
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    serde_json::from_str(&text).map_err(|error| format!("{} is not JSON: {error}", path.display()))
 }

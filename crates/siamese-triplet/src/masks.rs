@@ -10,6 +10,14 @@ use burn::prelude::*;
 
 use crate::host::{count_true, scalar_count};
 
+/// labels `[batch]` -> `[batch, batch]`: `true` where `label[i] == label[j]` (the
+/// diagonal included).
+pub(crate) fn same_label(labels: Tensor<1, Int>) -> Tensor<2, Bool> {
+    let [batch] = labels.dims();
+    let rows = labels.clone().unsqueeze_dim::<2>(1); // [batch, 1]
+    rows.equal(labels.unsqueeze_dim::<2>(0).expand([batch, batch]))
+}
+
 /// Positive and negative pair masks of one batch.
 #[derive(Debug, Clone)]
 pub struct LabelMasks {
@@ -24,13 +32,11 @@ impl LabelMasks {
     pub fn new(labels: Tensor<1, Int>) -> Self {
         let [batch] = labels.dims();
         let device = labels.device();
-        let rows = labels.clone().unsqueeze_dim::<2>(1); // [batch, 1]
-        let columns = labels.unsqueeze_dim::<2>(0); // [1, batch]
-        let same = rows.clone().equal(columns.clone().expand([batch, batch]));
+        let same = same_label(labels);
         let off_diagonal = Tensor::<2, Bool>::diag_mask([batch, batch], 0, &device);
         Self {
+            negative: same.clone().bool_not(),
             positive: same.bool_and(off_diagonal),
-            negative: rows.not_equal(columns.expand([batch, batch])),
         }
     }
 

@@ -140,18 +140,30 @@ fn is_tracked(query: &Tensor<2>, reference: &Tensor<2>) -> bool {
     query.is_tracked() || reference.is_tracked()
 }
 
-/// query `[n, dim]`, reference `[m, dim]` -> squared euclidean distances `[n, m]`.
-pub(crate) fn squared_euclidean(
+/// query `[n, dim]`, reference `[m, dim]` -> whether either carries a gradient, the
+/// product-form squared distances `[n, m]` (with gradient when tracked) and the exact ones
+/// (without), both of the centred sets.
+fn squared_parts(
     query: Tensor<2>,
     reference: Tensor<2>,
     same_set: bool,
-) -> Tensor<2> {
+) -> (bool, Tensor<2>, Tensor<2>) {
     let tracked = is_tracked(&query, &reference);
     let (query, reference) = centered(query, reference);
     // One matrix product: its values seed the exact distances, its graph (when tracked)
     // carries the gradient.
     let product = product_squared_distances(query.clone(), reference.clone());
     let exact = exact_squared_distances(query, reference, product.clone(), same_set);
+    (tracked, product, exact)
+}
+
+/// query `[n, dim]`, reference `[m, dim]` -> squared euclidean distances `[n, m]`.
+pub(crate) fn squared_euclidean(
+    query: Tensor<2>,
+    reference: Tensor<2>,
+    same_set: bool,
+) -> Tensor<2> {
+    let (tracked, product, exact) = squared_parts(query, reference, same_set);
     if !tracked {
         return exact;
     }
@@ -162,16 +174,13 @@ pub(crate) fn squared_euclidean(
 /// query `[n, dim]`, reference `[m, dim]` -> euclidean distances `[n, m]`; a distance of
 /// exactly 0 has gradient 0.
 pub(crate) fn euclidean(query: Tensor<2>, reference: Tensor<2>, same_set: bool) -> Tensor<2> {
-    let tracked = is_tracked(&query, &reference);
-    let (query, reference) = centered(query, reference);
-    let product = product_squared_distances(query.clone(), reference.clone());
-    let squared = exact_squared_distances(query, reference, product.clone(), same_set);
+    let (tracked, product, squared) = squared_parts(query, reference, same_set);
+    // The exact squares carry no gradient and are clamped at 0, whose square root is 0: no
+    // mask needed here; the gradient goes through the product form below.
+    let exact = squared.sqrt();
     if !tracked {
-        // Squared distances are clamped at 0, whose square root is 0: no mask needed
-        // without a gradient.
-        return squared.sqrt();
+        return exact;
     }
-    let exact = safe_sqrt(squared);
     // d sqrt(s) = ds / (2 sqrt(s)), taken as 0 where the distance is exactly 0.
     let zero = exact.clone().equal_elem(0.0);
     let half_inverse = exact

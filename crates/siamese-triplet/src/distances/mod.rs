@@ -58,6 +58,17 @@ pub trait Distance {
             values.neg()
         }
     }
+
+    /// Row by row: left `[n, dim]`, right `[n, dim]` -> `[n]` where smaller always means
+    /// closer: [`Distance::paired`], negated for a similarity.
+    fn paired_dissimilarity(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
+        let values = self.paired(left, right);
+        if self.smaller_is_closer() {
+            values
+        } else {
+            values.neg()
+        }
+    }
 }
 
 impl<T: Distance + ?Sized> Distance for Box<T> {

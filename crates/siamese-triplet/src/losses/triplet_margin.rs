@@ -70,15 +70,10 @@ impl<D: Distance> TripletMarginLoss<D> {
             // `[batch, batch]` matrix.
             let anchor_rows = embeddings.clone().select(0, anchors.clone()); // [triplets, dim]
             let to = |others: &Tensor<1, Int>| {
-                let values = self.distance.paired(
+                self.distance.paired_dissimilarity(
                     anchor_rows.clone(),
                     embeddings.clone().select(0, others.clone()),
-                ); // [triplets]
-                if self.distance.smaller_is_closer() {
-                    values
-                } else {
-                    values.neg()
-                }
+                ) // [triplets]
             };
             (to(positives), to(negatives))
         } else {

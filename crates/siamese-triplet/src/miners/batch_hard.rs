@@ -3,6 +3,7 @@ use burn::prelude::*;
 use super::{Miner, valid_rows};
 use crate::Triplets;
 use crate::distances::Distance;
+use crate::masks::same_label;
 
 /// Batch-hard mining (Hermans, Beyer & Leibe 2017, "In Defense of the Triplet Loss"):
 /// for each anchor its farthest positive and its nearest negative.
@@ -31,18 +32,17 @@ impl<D: Distance> Miner for BatchHardMiner<D> {
         let [batch] = labels.dims();
         let shape = [batch, batch];
         let device = labels.device();
-        let rows = labels.clone().unsqueeze_dim::<2>(1); // [batch, 1]
-        let same_label = rows.equal(labels.unsqueeze_dim::<2>(0).expand(shape)); // [batch, batch]
+        let same = same_label(labels); // [batch, batch]
         // Not a positive: another label, or the anchor itself (same XOR off-diagonal).
         let off_diagonal = Tensor::<2, Bool>::diag_mask(shape, 0, &device);
-        let not_positive = same_label.clone().not_equal(off_diagonal); // [batch, batch]
+        let not_positive = same.clone().not_equal(off_diagonal); // [batch, batch]
         let dissimilarity = self.distance.dissimilarity(embeddings.detach()); // [batch, batch]
         let (farthest, hardest_positive) = dissimilarity
             .clone()
             .mask_fill(not_positive, f32::NEG_INFINITY)
             .max_dim_with_indices(1); // [batch, 1]
         let (nearest, hardest_negative) = dissimilarity
-            .mask_fill(same_label, f32::INFINITY)
+            .mask_fill(same, f32::INFINITY)
             .min_dim_with_indices(1); // [batch, 1]
         // An anchor without a positive (or negative) keeps the fill value: it is dropped.
         let valid = farthest
