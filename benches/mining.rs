@@ -7,14 +7,21 @@
 //! Embeddings are `[B, 128]`, L2-normalised, in classes of 8 (P = B / 8) drawn so that a
 //! mix of easy, semi-hard and hard triplets exists at margin 0.2. Each step builds tracked
 //! embeddings, mines, computes the loss, runs backward and reads the gradient back. The
-//! `items` column is the number of triplets the miner returned (0 for batch-all, which
-//! never lists them).
+//! `items` column is the number of triplets the loss covers.
+//!
+//! Methods: `batch-hard` and `semi-hard (TF-Addons)` list one triplet per anchor or
+//! positive pair with their miner and score them with `TripletMarginLoss`;
+//! `semi-hard (FaceNet)`, `semi-hard (PML)` and `batch-all` sum over every triplet of
+//! their band without listing it (`BandTripletLoss`, `BatchAllTripletLoss`: the same value
+//! and gradient as the miner + `TripletMarginLoss`, in `O(B²)` memory);
+//! `semi-hard (PML, listed)` lists PML's semi-hard triplets with `TripletMarginMiner` and
+//! scores them with `TripletMarginLoss`, as PML does.
 
 mod harness;
 
 use burn::prelude::*;
 use siamese::triplet::distances::Euclidean;
-use siamese::triplet::losses::{BatchAllTripletLoss, TripletMarginLoss};
+use siamese::triplet::losses::{BandTripletLoss, BatchAllTripletLoss, TripletMarginLoss};
 use siamese::triplet::miners::{
     BatchHardMiner, Miner, SemiHardMiner, TfaSemiHardMiner, TripletMarginMiner, TripletType,
 };
@@ -37,6 +44,7 @@ impl harness::Bench for Mining {
         "batch-hard",
         "semi-hard (FaceNet)",
         "semi-hard (PML)",
+        "semi-hard (PML, listed)",
         "semi-hard (TF-Addons)",
         "batch-all",
     ];
@@ -65,20 +73,27 @@ impl harness::Bench for Mining {
                     .forward(embeddings.clone(), &triplets);
                 (loss, triplets.len())
             };
+            let banded = |band| {
+                let output = BandTripletLoss::new(MARGIN, band, euclidean)
+                    .forward_with_counts(embeddings.clone(), labels.clone());
+                (output.loss, output.num_triplets)
+            };
             let (loss, triplets) = match method.as_str() {
                 "batch-hard" => mined(&BatchHardMiner::new(euclidean), Reducer::Mean),
-                "semi-hard (FaceNet)" => {
-                    mined(&SemiHardMiner::new(MARGIN, euclidean), Reducer::AvgNonZero)
+                "semi-hard (FaceNet)" => banded(SemiHardMiner::new(MARGIN, euclidean).band()),
+                "semi-hard (PML)" => {
+                    banded(TripletMarginMiner::new(MARGIN, TripletType::SemiHard, euclidean).band())
                 }
-                "semi-hard (PML)" => mined(
+                "semi-hard (PML, listed)" => mined(
                     &TripletMarginMiner::new(MARGIN, TripletType::SemiHard, euclidean),
                     Reducer::AvgNonZero,
                 ),
                 "semi-hard (TF-Addons)" => mined(&TfaSemiHardMiner::new(euclidean), Reducer::Mean),
-                "batch-all" => (
-                    BatchAllTripletLoss::new(MARGIN, euclidean).forward(embeddings.clone(), labels),
-                    0,
-                ),
+                "batch-all" => {
+                    let output = BatchAllTripletLoss::new(MARGIN, euclidean)
+                        .forward_with_counts(embeddings.clone(), labels.clone());
+                    (output.loss, output.num_triplets)
+                }
                 other => panic!("unknown method {other}"),
             };
             let grads = loss.backward();

@@ -1,9 +1,11 @@
 //! The training objective chosen by the configuration: distance, miner and loss.
 
 use burn::prelude::*;
+use siamese_triplet::Band;
 use siamese_triplet::distances::{CosineSimilarity, Distance, Euclidean, SquaredEuclidean};
 use siamese_triplet::losses::{
-    BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss, TripletMarginLoss,
+    BandTripletLoss, BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss,
+    TripletMarginLoss,
 };
 use siamese_triplet::miners::{
     BatchEasyHardMiner, BatchHardMiner, Miner, SemiHardMiner, TfaSemiHardMiner, TripletMarginMiner,
@@ -56,6 +58,24 @@ impl Objective {
         self.distance.as_ref()
     }
 
+    /// The band of the configured miner, when it keeps every triplet of a band.
+    fn band(&self) -> Option<Band> {
+        let distance = &self.distance;
+        match self.miner {
+            MinerKind::SemiHard => Some(SemiHardMiner::new(self.margin, distance).band()),
+            MinerKind::SemiHardPml => {
+                Some(TripletMarginMiner::new(self.margin, TripletType::SemiHard, distance).band())
+            }
+            MinerKind::Hard => {
+                Some(TripletMarginMiner::new(self.margin, TripletType::Hard, distance).band())
+            }
+            MinerKind::BatchHard
+            | MinerKind::BatchAll
+            | MinerKind::SemiHardTfa
+            | MinerKind::EasyHard => None,
+        }
+    }
+
     /// embeddings `[batch, dim]`, labels `[batch]` -> the loss.
     pub fn compute(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> ObjectiveOutput {
         let distance = &self.distance;
@@ -77,6 +97,16 @@ impl Objective {
                 plain(BatchAllTripletLoss::new(self.margin, distance).forward(embeddings, labels))
             }
             LossKind::Triplet => {
+                // Band miners with a margin loss: the same value and gradient, summed over
+                // the band without listing its triplets (O(B²) memory).
+                if let (false, Some(band)) = (self.soft, self.band()) {
+                    let output = BandTripletLoss::new(self.margin, band, distance)
+                        .forward_with_counts(embeddings, labels);
+                    return ObjectiveOutput {
+                        loss: output.loss,
+                        mined_triplets: Some(output.num_triplets),
+                    };
+                }
                 let (miner, reducer): (Box<dyn Miner + '_>, Reducer) = match self.miner {
                     MinerKind::BatchHard => {
                         (Box::new(BatchHardMiner::new(distance)), Reducer::Mean)

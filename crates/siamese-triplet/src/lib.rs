@@ -20,6 +20,8 @@
 //! Empty sets never produce `0 / 0`: a loss with no positive pair, no negative, or no
 //! triplet is exactly 0 with an all-zero gradient.
 
+pub mod band;
+mod band_weights;
 pub mod distances;
 mod host;
 pub mod losses;
@@ -27,8 +29,10 @@ pub mod masks;
 pub mod metrics;
 pub mod miners;
 pub mod reducers;
+mod sort_key;
 mod threshold_counts;
 mod triplets;
 
+pub use band::Band;
 pub use masks::LabelMasks;
 pub use triplets::Triplets;

@@ -22,7 +22,8 @@ use serde_json::Value;
 use siamese_triplet::LabelMasks;
 use siamese_triplet::distances::{CosineDistance, Distance, Euclidean, SquaredEuclidean};
 use siamese_triplet::losses::{
-    BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss, TripletMarginLoss,
+    BandTripletLoss, BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss,
+    TripletMarginLoss,
 };
 use siamese_triplet::metrics::{PmlTripletCounts, retrieval_metrics};
 use siamese_triplet::miners::{
@@ -356,6 +357,7 @@ fn compute_pml_triplet_margin_miner(case: &Case) -> Computed {
     let section = &case.fixture["pml_triplet_margin_miner"];
     let mut counted_entries = Vec::new();
     let mut mined_entries = Vec::new();
+    let mut banded_entries = Vec::new();
     let mut totals = (0, 0);
     for entry in case
         .entries("pml_triplet_margin_miner")
@@ -378,6 +380,17 @@ fn compute_pml_triplet_margin_miner(case: &Case) -> Computed {
             "all": mined(TripletType::All), "hard": mined(TripletType::Hard),
             "semihard": mined(TripletType::SemiHard), "easy": mined(TripletType::Easy),
         }));
+        // The triplets a band loss sums over, never listed.
+        let banded = |kind| {
+            let band = TripletMarginMiner::new(margin, kind, distance).band();
+            BandTripletLoss::new(margin, band, distance)
+                .forward_with_counts(case.embeddings(), case.labels())
+                .num_triplets
+        };
+        banded_entries.push(serde_json::json!({
+            "all": banded(TripletType::All), "hard": banded(TripletType::Hard),
+            "semihard": banded(TripletType::SemiHard), "easy": banded(TripletType::Easy),
+        }));
     }
     let _ = section;
     let whole = |entries: Vec<Value>| {
@@ -390,6 +403,7 @@ fn compute_pml_triplet_margin_miner(case: &Case) -> Computed {
     vec![
         ("counted".into(), whole(counted_entries)),
         ("mined".into(), whole(mined_entries)),
+        ("summed over a band".into(), whole(banded_entries)),
     ]
 }
 

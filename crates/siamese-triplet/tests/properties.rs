@@ -13,10 +13,12 @@ use burn::prelude::*;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
+use siamese_triplet::Band;
 use siamese_triplet::Triplets;
 use siamese_triplet::distances::{CosineSimilarity, Distance, Euclidean, SquaredEuclidean};
 use siamese_triplet::losses::{
-    BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss, TripletMarginLoss,
+    BandTripletLoss, BatchAllTripletLoss, CircleLoss, ContrastiveLoss, MultiSimilarityLoss,
+    TripletMarginLoss,
 };
 use siamese_triplet::metrics::{
     PmlTripletCounts, RetrievalMetrics, TripletClasses, retrieval_metrics,
@@ -164,12 +166,20 @@ fn band_miners_match_brute_force(device: &Device) {
                     ),
                     (TripletType::Easy, Box::new(move |ap, an| an > ap + m)),
                 ];
+                let band_count = |band: Band| {
+                    BandTripletLoss::new(margin, band, distance)
+                        .forward_with_counts(batch.embeddings(device), batch.labels(device))
+                        .num_triplets
+                };
+                prop_assert_eq!(
+                    band_count(SemiHardMiner::new(margin, distance).band()),
+                    brute_force(&batch, &d, |ap, an| ap < an && an < ap + m).len()
+                );
                 for (kind, keep) in kinds {
                     let expected = brute_force(&batch, &d, keep);
-                    prop_assert_eq!(
-                        mine(&TripletMarginMiner::new(margin, kind, distance)),
-                        expected.clone()
-                    );
+                    let miner = TripletMarginMiner::new(margin, kind, distance);
+                    prop_assert_eq!(band_count(miner.band()), expected.len());
+                    prop_assert_eq!(mine(&miner), expected.clone());
                 }
 
                 let classes = TripletClasses::count(
@@ -206,6 +216,89 @@ fn selected_values(triplets: &Triplets, d: &[Vec<f32>]) -> Vec<(usize, f32, f32)
         .collect();
     out.sort_by(|x, y| x.partial_cmp(y).expect("finite"));
     out
+}
+
+/// `BandTripletLoss` gives the value, gradient and counts of its band miner followed by
+/// `TripletMarginLoss`, for every band, reducer and distance.
+fn band_losses_match_listed_triplets(device: &Device) {
+    let distances: [(&str, Box<dyn Distance>); 3] = [
+        ("euclidean", Box::new(Euclidean::new())),
+        ("squared euclidean", Box::new(SquaredEuclidean::new())),
+        ("cosine", Box::new(CosineSimilarity)),
+    ];
+    runner()
+        .run(
+            &(smooth_batch(), prop_oneof![Just(0.2f64), Just(0.7f64)]),
+            |(batch, margin)| {
+                for (distance_name, distance) in &distances {
+                    let mut miners: Vec<(String, Box<dyn Miner + '_>, Band)> = vec![(
+                        "facenet semi-hard".into(),
+                        Box::new(SemiHardMiner::new(margin, distance)),
+                        SemiHardMiner::new(margin, distance).band(),
+                    )];
+                    for kind in [
+                        TripletType::All,
+                        TripletType::Hard,
+                        TripletType::SemiHard,
+                        TripletType::Easy,
+                    ] {
+                        let miner = TripletMarginMiner::new(margin, kind, distance);
+                        let band = miner.band();
+                        miners.push((format!("pml {kind:?}"), Box::new(miner), band));
+                    }
+                    miners.push((
+                        "every".into(),
+                        Box::new(BatchAllMiner::new(distance)),
+                        Band::every(),
+                    ));
+                    for (miner_name, miner, band) in &miners {
+                        for reducer in [Reducer::Mean, Reducer::AvgNonZero, Reducer::Sum] {
+                            let embeddings = tracked(&batch.rows, device);
+                            let triplets = miner.mine(embeddings.clone(), batch.labels(device));
+                            let listed = TripletMarginLoss::new(margin, distance)
+                                .with_reducer(reducer)
+                                .forward(embeddings.clone(), &triplets);
+                            let (listed_value, listed_gradient) =
+                                value_and_gradient(&embeddings, listed);
+
+                            let embeddings = tracked(&batch.rows, device);
+                            let banded = BandTripletLoss::new(margin, *band, distance)
+                                .with_reducer(reducer)
+                                .forward_with_counts(embeddings.clone(), batch.labels(device));
+                            prop_assert_eq!(
+                                banded.num_triplets,
+                                triplets.len(),
+                                "{} {}",
+                                distance_name,
+                                miner_name
+                            );
+                            let (value, gradient) = value_and_gradient(&embeddings, banded.loss);
+                            let what = format!("{distance_name} {miner_name} {reducer:?}");
+                            prop_assert!(
+                                (value - listed_value).abs() <= 1e-4 * (1.0 + listed_value.abs()),
+                                "{}: band {} vs listed {}",
+                                what,
+                                value,
+                                listed_value
+                            );
+                            for (row, listed_row) in gradient.iter().zip(&listed_gradient) {
+                                for (g, l) in row.iter().zip(listed_row) {
+                                    prop_assert!(
+                                        (g - l).abs() <= 1e-4 * (1.0 + l.abs()),
+                                        "{}: gradient {:?} vs listed {:?}",
+                                        what,
+                                        gradient,
+                                        listed_gradient
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
 }
 
 fn per_anchor_miners_match_brute_force(device: &Device) {
@@ -340,6 +433,21 @@ fn all_losses(
         (
             "batch-all",
             BatchAllTripletLoss::new(0.2, euclidean).forward(embeddings.clone(), labels.clone()),
+        ),
+        (
+            "facenet semi-hard band",
+            BandTripletLoss::new(0.2, SemiHardMiner::new(0.5, euclidean).band(), euclidean)
+                .forward(embeddings.clone(), labels.clone()),
+        ),
+        (
+            "pml semi-hard band cosine",
+            BandTripletLoss::new(
+                0.1,
+                TripletMarginMiner::new(0.1, TripletType::SemiHard, CosineSimilarity).band(),
+                CosineSimilarity,
+            )
+            .with_reducer(Reducer::Mean)
+            .forward(embeddings.clone(), labels.clone()),
         ),
         (
             "batch-all mean",
@@ -832,6 +940,13 @@ macro_rules! backend_properties {
             fn band_miners_and_counts_match_brute_force() {
                 if let Some(device) = device() {
                     band_miners_match_brute_force(&device);
+                }
+            }
+
+            #[test]
+            fn band_losses_match_listed_triplets() {
+                if let Some(device) = device() {
+                    super::band_losses_match_listed_triplets(&device);
                 }
             }
 

@@ -5,11 +5,13 @@
 //! | loss | pairs or triplets | memory |
 //! |---|---|---|
 //! | [`TripletMarginLoss`] | mined triplets; margin (relu) or soft (softplus) | `O(B² + T)` |
+//! | [`BandTripletLoss`] | every triplet of a band (semi-hard, hard, ...), never listed | `O(B²)` |
 //! | [`BatchAllTripletLoss`] | every valid triplet, never listed | `O(B²)` |
 //! | [`ContrastiveLoss`] | every positive and negative pair | `O(B²)` |
 //! | [`CircleLoss`] | every pair, per anchor | `O(B²)` |
 //! | [`MultiSimilarityLoss`] | every pair, per anchor | `O(B²)` |
 
+mod band_triplet;
 mod batch_all_triplet;
 mod circle;
 mod contrastive;
@@ -17,7 +19,8 @@ mod logsumexp;
 mod multi_similarity;
 mod triplet_margin;
 
-pub use batch_all_triplet::{BatchAllOutput, BatchAllTripletLoss};
+pub use band_triplet::{BandOutput, BandTripletLoss};
+pub use batch_all_triplet::BatchAllTripletLoss;
 pub use circle::CircleLoss;
 pub use contrastive::{ContrastiveLoss, ContrastiveParts};
 pub use multi_similarity::MultiSimilarityLoss;

@@ -3,6 +3,8 @@
 //! device costs several times more than selecting the `k` nearest of each row (what
 //! `torch.topk` does for PML).
 
+use crate::sort_key::{key_column, sort_key};
+
 /// The row `[columns]` of one query's dissimilarities (smaller is closer) -> `hits[i]`:
 /// whether the `i`-th nearest reference is relevant, for `i < k`, nearest first. `excluded`
 /// (the query itself) is never a neighbour; `k` is at most the number of other columns.
@@ -23,7 +25,7 @@ pub(crate) fn nearest_relevance(
         row.iter()
             .enumerate()
             .filter(|&(column, _)| Some(column) != excluded)
-            .map(|(column, &value)| key(value, column)),
+            .map(|(column, &value)| sort_key(value, column)),
     );
     let k = k.min(keys.len());
     hits.clear();
@@ -36,56 +38,12 @@ pub(crate) fn nearest_relevance(
     }
     let nearest = &mut keys[..k];
     nearest.sort_unstable();
-    hits.extend(
-        nearest
-            .iter()
-            .map(|&key| relevant((key & u64::from(u32::MAX)) as usize)),
-    );
-}
-
-/// One entry as an integer that sorts as `(value, column)` does with `f32::total_cmp`: the
-/// value's bits made monotonic (negative values bit-flipped, positive ones with the sign bit
-/// set) in the high half, the column in the low half.
-fn key(value: f32, column: usize) -> u64 {
-    let bits = value.to_bits();
-    let ordered = if bits & 0x8000_0000 != 0 {
-        !bits
-    } else {
-        bits | 0x8000_0000
-    };
-    (u64::from(ordered) << 32) | column as u64
+    hits.extend(nearest.iter().map(|&key| relevant(key_column(key))));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_sort_as_total_cmp_then_column() {
-        let values = [
-            f32::NEG_INFINITY,
-            -3.5,
-            -1e-30,
-            -0.0,
-            0.0,
-            1e-30,
-            0.25,
-            0.25,
-            7.0,
-            f32::INFINITY,
-            f32::NAN,
-        ];
-        for (i, &a) in values.iter().enumerate() {
-            for (j, &b) in values.iter().enumerate() {
-                let expected = a.total_cmp(&b).then(i.cmp(&j));
-                assert_eq!(
-                    key(a, i).cmp(&key(b, j)),
-                    expected,
-                    "{a} at {i} vs {b} at {j}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn selects_the_nearest_in_order_without_the_excluded_column() {

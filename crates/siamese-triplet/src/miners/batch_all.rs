@@ -1,7 +1,8 @@
 use burn::prelude::*;
 
 use super::Miner;
-use super::negative_bands::{Lower, Upper, band_triplets};
+use super::negative_bands::band_triplets;
+use crate::band::Band;
 use crate::distances::Distance;
 use crate::{LabelMasks, Triplets};
 
@@ -27,6 +28,6 @@ impl<D: Distance> Miner for BatchAllMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
         let masks = LabelMasks::new(labels);
         let dissimilarity = self.distance.dissimilarity(embeddings.detach());
-        band_triplets(dissimilarity, &masks, Lower::Unbounded, Upper::Unbounded)
+        band_triplets(dissimilarity, &masks, Band::every())
     }
 }

@@ -11,28 +11,9 @@ use burn::tensor::IndexingUpdateOp;
 
 use crate::LabelMasks;
 use crate::Triplets;
+use crate::band::{Band, Lower, Upper};
 use crate::host::scalar_count;
 use crate::threshold_counts::negatives_below;
-
-/// Lower end of a band, relative to `d_ap`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Lower {
-    /// No lower bound.
-    Unbounded,
-    /// `d_an > d_ap + offset`.
-    Above(f64),
-}
-
-/// Upper end of a band, relative to `d_ap`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Upper {
-    /// No upper bound.
-    Unbounded,
-    /// `d_an < d_ap + offset`.
-    Below(f64),
-    /// `d_an <= d_ap + offset`.
-    AtMost(f64),
-}
 
 /// `[batch, batch]`: for each `(a, n)`, the `k`-th column holds the index of `a`'s `k`-th
 /// nearest negative; columns past `a`'s negatives hold non-negatives.
@@ -49,12 +30,7 @@ pub(crate) fn negatives_by_distance(
 /// Every triplet `(a, p, n)` whose `d_an` lies in the band.
 ///
 /// dissimilarity `[batch, batch]` (smaller is closer) -> triplets.
-pub(crate) fn band_triplets(
-    dissimilarity: Tensor<2>,
-    masks: &LabelMasks,
-    lower: Lower,
-    upper: Upper,
-) -> Triplets {
+pub(crate) fn band_triplets(dissimilarity: Tensor<2>, masks: &LabelMasks, band: Band) -> Triplets {
     let batch = masks.batch_size();
     let device = dissimilarity.device();
     let negatives = masks
@@ -62,11 +38,11 @@ pub(crate) fn band_triplets(
         .unsqueeze_dim::<2>(1)
         .expand([batch, batch]);
 
-    let first = match lower {
+    let first = match band.lower {
         Lower::Unbounded => Tensor::<2, Int>::zeros([batch, batch], &device),
         Lower::Above(offset) => negatives_below(dissimilarity.clone(), masks, offset).less_or_equal,
     };
-    let end = match upper {
+    let end = match band.upper {
         Upper::Unbounded => negatives.clone(),
         Upper::Below(offset) => negatives_below(dissimilarity.clone(), masks, offset).less,
         Upper::AtMost(offset) => {

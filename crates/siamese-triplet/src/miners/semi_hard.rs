@@ -1,7 +1,8 @@
 use burn::prelude::*;
 
 use super::Miner;
-use super::negative_bands::{Lower, Upper, band_triplets};
+use super::negative_bands::band_triplets;
+use crate::band::{Band, Lower, Upper};
 use crate::distances::Distance;
 use crate::{LabelMasks, Triplets};
 
@@ -26,17 +27,19 @@ impl<D: Distance> SemiHardMiner<D> {
     pub fn new(margin: f64, distance: D) -> Self {
         Self { margin, distance }
     }
+
+    /// The triplets this miner returns: `Above(0)` to `Below(m)`. With
+    /// [`BandTripletLoss`](crate::losses::BandTripletLoss) it gives this miner's loss
+    /// without listing them.
+    pub fn band(&self) -> Band {
+        Band::new(Lower::Above(0.0), Upper::Below(self.margin))
+    }
 }
 
 impl<D: Distance> Miner for SemiHardMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
         let masks = LabelMasks::new(labels);
         let dissimilarity = self.distance.dissimilarity(embeddings.detach());
-        band_triplets(
-            dissimilarity,
-            &masks,
-            Lower::Above(0.0),
-            Upper::Below(self.margin),
-        )
+        band_triplets(dissimilarity, &masks, self.band())
     }
 }

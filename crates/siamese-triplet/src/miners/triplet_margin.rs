@@ -1,7 +1,8 @@
 use burn::prelude::*;
 
 use super::Miner;
-use super::negative_bands::{Lower, Upper, band_triplets};
+use super::negative_bands::band_triplets;
+use crate::band::{Band, Lower, Upper};
 use crate::distances::Distance;
 use crate::{LabelMasks, Triplets};
 
@@ -44,12 +45,11 @@ impl<D: Distance> TripletMarginMiner<D> {
             distance,
         }
     }
-}
 
-impl<D: Distance> Miner for TripletMarginMiner<D> {
-    fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
-        let masks = LabelMasks::new(labels);
-        let dissimilarity = self.distance.dissimilarity(embeddings.detach());
+    /// The triplets this miner returns, as a band of `d_an` around `d_ap`. With
+    /// [`BandTripletLoss`](crate::losses::BandTripletLoss) it gives this miner's loss
+    /// without listing them.
+    pub fn band(&self) -> Band {
         let margin = self.margin;
         let (lower, upper) = match self.triplet_type {
             TripletType::All => (Lower::Unbounded, Upper::AtMost(margin)),
@@ -57,6 +57,14 @@ impl<D: Distance> Miner for TripletMarginMiner<D> {
             TripletType::SemiHard => (Lower::Above(0.0), Upper::AtMost(margin)),
             TripletType::Easy => (Lower::Above(margin), Upper::Unbounded),
         };
-        band_triplets(dissimilarity, &masks, lower, upper)
+        Band::new(lower, upper)
+    }
+}
+
+impl<D: Distance> Miner for TripletMarginMiner<D> {
+    fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
+        let masks = LabelMasks::new(labels);
+        let dissimilarity = self.distance.dissimilarity(embeddings.detach());
+        band_triplets(dissimilarity, &masks, self.band())
     }
 }
