@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use crate::band::{Band, strictly_below};
-use crate::sort_key::{key_column, sort_key};
+use crate::sort_key::{key_column, sorted_negative_keys};
 
 /// Pair weights and triplet counts of one band.
 pub(crate) struct BandWeights {
@@ -71,17 +71,10 @@ fn anchor_weights(
     weights: &mut [f32],
 ) -> (usize, usize) {
     let label = labels[anchor];
-    // Negatives by ascending distance, ties by column.
-    let mut negatives: Vec<u64> = labels
-        .iter()
-        .enumerate()
-        .filter(|&(_, &other)| other != label)
-        .map(|(column, _)| sort_key(row[column], column))
-        .collect();
+    let negatives = sorted_negative_keys(anchor, row, labels);
     if negatives.is_empty() {
         return (0, 0);
     }
-    negatives.sort_unstable();
     let sorted: Vec<f32> = negatives.iter().map(|&key| row[key_column(key)]).collect();
 
     // rank_changes[r]: positives whose active range starts at rank r, minus those ending.

@@ -14,7 +14,9 @@
 //! | [`BatchEasyHardMiner`] | PML: easiest positive, semi-hard negative | `O(B²)` |
 //!
 //! `T` is the number of triplets returned: the triplets themselves are never built from a
-//! `[B, B, B]` mask.
+//! `[B, B, B]` mask. A band miner's `band()` given to
+//! [`BandTripletLoss`](crate::losses::BandTripletLoss) gives its margin loss without listing
+//! the triplets, in `O(B²)`.
 
 mod batch_all;
 mod batch_easy_hard;

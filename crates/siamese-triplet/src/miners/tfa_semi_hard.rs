@@ -1,10 +1,12 @@
 use burn::prelude::*;
 
+use rayon::prelude::*;
+
 use super::Miner;
-use super::negative_bands::negatives_by_distance;
+use crate::Triplets;
 use crate::distances::Distance;
-use crate::threshold_counts::negatives_below;
-use crate::{LabelMasks, Triplets};
+use crate::host::{read_floats, read_ints};
+use crate::sort_key::{key_column, sorted_negative_keys};
 
 /// TF-Addons' `triplet_semihard_loss` selection (0.23.0): one triplet per positive pair.
 ///
@@ -19,7 +21,8 @@ use crate::{LabelMasks, Triplets};
 /// TF-Addons' default distance is [`Euclidean`](crate::distances::Euclidean) ("L2"); the
 /// old `tf.contrib` default was [`SquaredEuclidean`](crate::distances::SquaredEuclidean).
 /// Unlike TF-Addons (0 / 0), a batch without positive pairs gives no triplet and loss 0.
-/// Unlike FaceNet's band, there is no upper bound `d_ap + m`. `O(B²)`.
+/// Unlike FaceNet's band, there is no upper bound `d_ap + m`. `O(B²)`: the distances are
+/// read back once and each anchor's negatives sorted on the host (rows in parallel).
 #[derive(Debug, Clone, Default)]
 pub struct TfaSemiHardMiner<D: Distance> {
     /// Distance used to pick the negative.
@@ -35,39 +38,46 @@ impl<D: Distance> TfaSemiHardMiner<D> {
 
 impl<D: Distance> Miner for TfaSemiHardMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
-        let masks = LabelMasks::new(labels);
-        let batch = masks.batch_size();
+        let device = embeddings.device();
         let dissimilarity = self.distance.dissimilarity(embeddings.detach()); // [batch, batch]
-
-        let pairs = masks.positive.clone().argwhere(); // [pairs, 2]
-        let [num_pairs, _] = pairs.dims();
-        if num_pairs == 0 {
-            return Triplets::empty();
-        }
-        let anchors = pairs
-            .clone()
-            .slice([0..num_pairs, 0..1])
-            .reshape([num_pairs]);
-        let positives = pairs.slice([0..num_pairs, 1..2]).reshape([num_pairs]);
-        let flat_pairs = anchors
-            .clone()
-            .mul_scalar(batch as i64)
-            .add(positives.clone());
-
-        // Rank of the nearest negative beyond d_ap = #{n : d_an <= d_ap}; past the last
-        // negative it falls back to the last (farthest) one.
-        let not_beyond = negatives_below(dissimilarity.clone(), &masks, 0.0).less_or_equal;
-        let negatives_of_anchor = masks.negatives_per_anchor().select(0, anchors.clone()); // [pairs]
-        let rank = not_beyond
-            .reshape([batch * batch])
-            .select(0, flat_pairs)
-            .min_pair(negatives_of_anchor.clone().sub_scalar(1))
-            .clamp_min(0); // [pairs]
-        let chosen = negatives_by_distance(dissimilarity, &masks)
-            .reshape([batch * batch])
-            .select(0, anchors.clone().mul_scalar(batch as i64).add(rank));
-        let no_negative = negatives_of_anchor.equal_elem(0);
-        let negatives = chosen.mask_where(no_negative, anchors.clone());
-        Triplets::new(anchors, positives, negatives)
+        let labels = read_ints(labels);
+        let batch = labels.len();
+        let dissimilarity = read_floats(dissimilarity);
+        // Per anchor (in parallel), its positive pairs in column order with their negative.
+        let rows: Vec<Vec<[i64; 3]>> = dissimilarity
+            .par_chunks(batch.max(1))
+            .enumerate()
+            .map(|(anchor, row)| anchor_triplets(anchor, row, &labels))
+            .collect();
+        let triplets: Vec<[i64; 3]> = rows.into_iter().flatten().collect();
+        let column = |which: usize| {
+            let values: Vec<i64> = triplets.iter().map(|triplet| triplet[which]).collect();
+            let len = values.len();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [len]), &device)
+        };
+        Triplets::new(column(0), column(1), column(2))
     }
+}
+
+/// `anchor`'s triplets, one per positive pair in column order: the nearest negative with
+/// `d_an > d_ap`, else the farthest; `(a, p, a)` when `anchor` has no negative.
+fn anchor_triplets(anchor: usize, row: &[f32], labels: &[i64]) -> Vec<[i64; 3]> {
+    let negatives = sorted_negative_keys(anchor, row, labels);
+    let sorted: Vec<f32> = negatives.iter().map(|&key| row[key_column(key)]).collect();
+    labels
+        .iter()
+        .enumerate()
+        .filter(|&(column, &other)| other == labels[anchor] && column != anchor)
+        .map(|(positive, _)| {
+            let d_ap = row[positive];
+            // Rank of the nearest negative beyond d_ap = #{n : d_an <= d_ap}; past the last
+            // negative it falls back to the last (farthest) one.
+            let rank = sorted.partition_point(|&d_an| d_an <= d_ap);
+            let negative = match negatives.get(rank.min(negatives.len().saturating_sub(1))) {
+                Some(&key) => key_column(key),
+                None => anchor,
+            };
+            [anchor as i64, positive as i64, negative as i64]
+        })
+        .collect()
 }
