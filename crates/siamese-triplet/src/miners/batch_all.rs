@@ -2,9 +2,9 @@ use burn::prelude::*;
 
 use super::Miner;
 use super::negative_bands::band_triplets;
+use crate::Triplets;
 use crate::band::Band;
 use crate::distances::Distance;
-use crate::{LabelMasks, Triplets};
 
 /// Every valid triplet `(a, p, n)`: `a != p` share a label, `n` has another.
 ///
@@ -26,8 +26,7 @@ impl<D: Distance> BatchAllMiner<D> {
 
 impl<D: Distance> Miner for BatchAllMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
-        let masks = LabelMasks::new(labels);
         let dissimilarity = self.distance.dissimilarity(embeddings.detach());
-        band_triplets(dissimilarity, &masks, Band::every())
+        band_triplets(dissimilarity, labels, Band::every())
     }
 }

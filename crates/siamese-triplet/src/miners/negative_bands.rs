@@ -1,100 +1,116 @@
-//! Enumerating every triplet whose negative falls in a band around `d_ap`, in
-//! `O(B² + T)` memory for `T` triplets (never a `[B, B, B]` tensor).
+//! Listing every triplet whose negative falls in a band around `d_ap`, in `O(B² + T)`
+//! memory for `T` triplets (never a `[B, B, B]` tensor).
 //!
-//! For each positive pair `(a, p)` the negatives of `a` that satisfy a band such as
-//! `d_ap < d_an <= d_ap + m` are a contiguous range `[first, end)` of `a`'s negatives sorted
-//! by distance; the range ends come from [`count_below`]. Triplets are then generated
-//! range by range with prefix sums.
+//! The `[B, B]` dissimilarities are read back once. Per anchor (rows in parallel on the
+//! host), its negatives sorted by distance once: the negatives of a positive pair `(a, p)`
+//! in a band such as `d_ap < d_an <= d_ap + m` are then a contiguous range of ranks, found by
+//! binary search, and the triplets are written range by range into their place in the
+//! output.
 
 use burn::prelude::*;
-use burn::tensor::IndexingUpdateOp;
+use rayon::prelude::*;
 
-use crate::LabelMasks;
 use crate::Triplets;
-use crate::band::{Band, Lower, Upper};
-use crate::host::scalar_count;
-use crate::threshold_counts::negatives_below;
+use crate::band::Band;
+use crate::host::{read_floats, read_ints};
+use crate::sort_key::{key_column, sorted_negative_keys};
 
-/// `[batch, batch]`: for each `(a, n)`, the `k`-th column holds the index of `a`'s `k`-th
-/// nearest negative; columns past `a`'s negatives hold non-negatives.
-pub(crate) fn negatives_by_distance(
-    dissimilarity: Tensor<2>,
-    masks: &LabelMasks,
-) -> Tensor<2, Int> {
-    dissimilarity
-        .detach()
-        .mask_fill(masks.negative.clone().bool_not(), f32::INFINITY)
-        .argsort(1)
+/// One anchor's negatives by distance and the band's range of ranks for each positive.
+struct AnchorBand {
+    /// Keys of the negatives, nearest first.
+    negatives: Vec<u64>,
+    /// `(positive, first rank, end rank)` in column order.
+    ranges: Vec<(usize, usize, usize)>,
 }
 
-/// Every triplet `(a, p, n)` whose `d_an` lies in the band.
+impl AnchorBand {
+    fn new(anchor: usize, row: &[f32], labels: &[i64], band: Band) -> Self {
+        let negatives = sorted_negative_keys(anchor, row, labels);
+        let sorted: Vec<f32> = negatives.iter().map(|&key| row[key_column(key)]).collect();
+        let ranges = labels
+            .iter()
+            .enumerate()
+            .filter(|&(column, &other)| other == labels[anchor] && column != anchor)
+            .map(|(positive, _)| {
+                let (first, end) = band.ranks(&sorted, row[positive]);
+                (positive, first, end)
+            })
+            .filter(|&(_, first, end)| end > first)
+            .collect();
+        Self { negatives, ranges }
+    }
+
+    fn len(&self) -> usize {
+        self.ranges.iter().map(|&(_, first, end)| end - first).sum()
+    }
+}
+
+/// Every triplet `(a, p, n)` whose `d_an` lies in the band, ordered by anchor, then
+/// positive, then distance of the negative (ties by column).
 ///
-/// dissimilarity `[batch, batch]` (smaller is closer) -> triplets.
-pub(crate) fn band_triplets(dissimilarity: Tensor<2>, masks: &LabelMasks, band: Band) -> Triplets {
-    let batch = masks.batch_size();
+/// dissimilarity `[batch, batch]` (smaller is closer), labels `[batch]` -> triplets.
+pub(crate) fn band_triplets(
+    dissimilarity: Tensor<2>,
+    labels: Tensor<1, Int>,
+    band: Band,
+) -> Triplets {
     let device = dissimilarity.device();
-    let negatives = masks
-        .negatives_per_anchor()
-        .unsqueeze_dim::<2>(1)
-        .expand([batch, batch]);
-
-    let first = match band.lower {
-        Lower::Unbounded => Tensor::<2, Int>::zeros([batch, batch], &device),
-        Lower::Above(offset) => negatives_below(dissimilarity.clone(), masks, offset).less_or_equal,
-    };
-    let end = match band.upper {
-        Upper::Unbounded => negatives.clone(),
-        Upper::Below(offset) => negatives_below(dissimilarity.clone(), masks, offset).less,
-        Upper::AtMost(offset) => {
-            negatives_below(dissimilarity.clone(), masks, offset).less_or_equal
-        }
-    };
-    let per_pair = end
-        .sub(first.clone())
-        .clamp_min(0)
-        .mask_fill(masks.positive.clone().bool_not(), 0); // [batch, batch]
-
-    let pairs = per_pair.clone().greater_elem(0).argwhere(); // [pairs, 2]
-    let [num_pairs, _] = pairs.dims();
-    if num_pairs == 0 {
+    let labels = read_ints(labels);
+    let batch = labels.len();
+    if batch == 0 {
         return Triplets::empty();
     }
-    let pair_anchors = pairs
-        .clone()
-        .slice([0..num_pairs, 0..1])
-        .reshape([num_pairs]);
-    let pair_positives = pairs.slice([0..num_pairs, 1..2]).reshape([num_pairs]);
-    let flat_pairs = pair_anchors
-        .clone()
-        .mul_scalar(batch as i64)
-        .add(pair_positives.clone());
-    let counts = per_pair
-        .reshape([batch * batch])
-        .select(0, flat_pairs.clone()); // [pairs]
-    let firsts = first.reshape([batch * batch]).select(0, flat_pairs); // [pairs]
+    let dissimilarity = read_floats(dissimilarity);
+    let anchors: Vec<AnchorBand> = dissimilarity
+        .par_chunks(batch)
+        .enumerate()
+        .map(|(anchor, row)| AnchorBand::new(anchor, row, &labels, band))
+        .collect();
+    let lengths: Vec<usize> = anchors.iter().map(AnchorBand::len).collect();
+    let total: usize = lengths.iter().sum();
+    if total == 0 {
+        return Triplets::empty();
+    }
 
-    let total = scalar_count(counts.clone().sum());
-    let ends = counts.clone().cumsum(0);
-    let starts = ends.sub(counts); // [pairs]: first triplet of each pair
-    // Each triplet's pair: a 1 where a pair's run begins, summed up.
-    let pair_of = Tensor::<1, Int>::zeros([total], &device)
-        .scatter(
-            0,
-            starts.clone(),
-            Tensor::<1, Int>::ones([num_pairs], &device),
-            IndexingUpdateOp::Add,
-        )
-        .cumsum(0)
-        .sub_scalar(1); // [total]
-    let within =
-        Tensor::<1, Int>::arange(0..total as i64, &device).sub(starts.select(0, pair_of.clone()));
-    let rank = firsts.select(0, pair_of.clone()).add(within); // [total]
-
-    let anchors = pair_anchors.select(0, pair_of.clone());
-    let positives = pair_positives.select(0, pair_of);
-    let order = negatives_by_distance(dissimilarity, masks);
-    let negatives = order
-        .reshape([batch * batch])
-        .select(0, anchors.clone().mul_scalar(batch as i64).add(rank));
+    let mut columns = [vec![0i64; total], vec![0i64; total], vec![0i64; total]];
+    let [anchor_column, positive_column, negative_column] = &mut columns;
+    anchors
+        .par_iter()
+        .enumerate()
+        .zip(split_rows(anchor_column, &lengths))
+        .zip(split_rows(positive_column, &lengths))
+        .zip(split_rows(negative_column, &lengths))
+        .for_each(
+            |((((anchor, band), anchor_out), positive_out), negative_out)| {
+                anchor_out.fill(anchor as i64);
+                let mut at = 0;
+                for &(positive, first, end) in &band.ranges {
+                    let count = end - first;
+                    positive_out[at..at + count].fill(positive as i64);
+                    for (out, &key) in negative_out[at..at + count]
+                        .iter_mut()
+                        .zip(&band.negatives[first..end])
+                    {
+                        *out = key_column(key) as i64;
+                    }
+                    at += count;
+                }
+            },
+        );
+    let [anchors, positives, negatives] = columns
+        .map(|values| Tensor::<1, Int>::from_data(TensorData::new(values, [total]), &device));
     Triplets::new(anchors, positives, negatives)
+}
+
+/// `values` cut into consecutive rows of `lengths` (which sum to its length).
+fn split_rows<'a>(values: &'a mut [i64], lengths: &[usize]) -> Vec<&'a mut [i64]> {
+    let mut rest = values;
+    lengths
+        .iter()
+        .map(|&length| {
+            let (row, tail) = std::mem::take(&mut rest).split_at_mut(length);
+            rest = tail;
+            row
+        })
+        .collect()
 }

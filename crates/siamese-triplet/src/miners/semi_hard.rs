@@ -2,9 +2,9 @@ use burn::prelude::*;
 
 use super::Miner;
 use super::negative_bands::band_triplets;
+use crate::Triplets;
 use crate::band::{Band, Lower, Upper};
 use crate::distances::Distance;
-use crate::{LabelMasks, Triplets};
 
 /// FaceNet's semi-hard triplets (Schroff, Kalenichenko & Philbin 2015): every `(a, p, n)`
 /// with `d_ap < d_an < d_ap + m`, both bounds strict.
@@ -38,8 +38,7 @@ impl<D: Distance> SemiHardMiner<D> {
 
 impl<D: Distance> Miner for SemiHardMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
-        let masks = LabelMasks::new(labels);
         let dissimilarity = self.distance.dissimilarity(embeddings.detach());
-        band_triplets(dissimilarity, &masks, self.band())
+        band_triplets(dissimilarity, labels, self.band())
     }
 }

@@ -2,9 +2,9 @@ use burn::prelude::*;
 
 use super::Miner;
 use super::negative_bands::band_triplets;
+use crate::Triplets;
 use crate::band::{Band, Lower, Upper};
 use crate::distances::Distance;
-use crate::{LabelMasks, Triplets};
 
 /// Which triplets PML's `TripletMarginMiner` keeps, with `tm = d_an - d_ap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +63,7 @@ impl<D: Distance> TripletMarginMiner<D> {
 
 impl<D: Distance> Miner for TripletMarginMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
-        let masks = LabelMasks::new(labels);
         let dissimilarity = self.distance.dissimilarity(embeddings.detach());
-        band_triplets(dissimilarity, &masks, self.band())
+        band_triplets(dissimilarity, labels, self.band())
     }
 }
