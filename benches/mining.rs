@@ -14,7 +14,7 @@
 //! `semi-hard (FaceNet)`, `semi-hard (PML)` and `batch-all` sum over every triplet of
 //! their band without listing it (`BandTripletLoss`, `BatchAllTripletLoss`: the same value
 //! and gradient as the miner + `TripletMarginLoss`, in `O(B²)` memory);
-//! `semi-hard (PML, listed)` lists PML's semi-hard triplets with `TripletMarginMiner` and
+//! `semi-hard (PML listed)` lists PML's semi-hard triplets with `TripletMarginMiner` and
 //! scores them with `TripletMarginLoss`, as PML does.
 
 mod harness;
@@ -44,7 +44,7 @@ impl harness::Bench for Mining {
         "batch-hard",
         "semi-hard (FaceNet)",
         "semi-hard (PML)",
-        "semi-hard (PML, listed)",
+        "semi-hard (PML listed)",
         "semi-hard (TF-Addons)",
         "batch-all",
     ];
@@ -84,7 +84,7 @@ impl harness::Bench for Mining {
                 "semi-hard (PML)" => {
                     banded(TripletMarginMiner::new(MARGIN, TripletType::SemiHard, euclidean).band())
                 }
-                "semi-hard (PML, listed)" => mined(
+                "semi-hard (PML listed)" => mined(
                     &TripletMarginMiner::new(MARGIN, TripletType::SemiHard, euclidean),
                     Reducer::AvgNonZero,
                 ),

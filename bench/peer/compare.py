@@ -39,7 +39,7 @@ TRAIN = [("train-step", ("train_step", "batch-hard"), ("train-step", "batch-hard
          for b, t in [(128, 1), (128, 2), (512, 2)]]
 MINING = [("mining", ("mining", ours), ("mining", peer), b, 2)
           for ours, peer in [("batch-hard", "batch-hard"), ("semi-hard (PML)", "semi-hard"),
-                             ("semi-hard (PML, listed)", "semi-hard"), ("batch-all", "batch-all")]
+                             ("semi-hard (PML listed)", "semi-hard"), ("batch-all", "batch-all")]
           for b in [128, 512, 1024, 4096]]
 EVAL = [("eval", ("evaluation", method), ("eval", method), 10_000, 2)
         for method in ["retrieval", "embed+retrieval"]]
