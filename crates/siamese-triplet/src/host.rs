@@ -26,3 +26,8 @@ pub(crate) fn read_ints<const D: usize>(tensor: Tensor<D, Int>) -> Vec<i64> {
 pub(crate) fn read_floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.try_into_vec_as::<f32>().expect(READ_FAILED)
 }
+
+/// A bool tensor read as values, row-major.
+pub(crate) fn read_bools<const D: usize>(tensor: Tensor<D, Bool>) -> Vec<bool> {
+    tensor.try_into_vec_as::<bool>().expect(READ_FAILED)
+}

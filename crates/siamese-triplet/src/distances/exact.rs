@@ -18,6 +18,8 @@
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
+use crate::host::read_bools;
+
 /// Squared distances below this fraction of `|q|² + |r|²` are recomputed exactly.
 const REFINE_BELOW: f64 = 1e-2;
 
@@ -63,28 +65,31 @@ fn exact_squared_distances(
         .sum_dim(1)
         .add(reference.clone().square().sum_dim(1).transpose()); // [n, m]
     let squared = product.detach().clamp_min(0.0);
-    let candidates = squared
-        .clone()
-        .lower_equal(scale.mul_scalar(REFINE_BELOW))
-        .argwhere(); // [pairs, 2]
-    let [num_candidates, _] = candidates.dims();
+    // The candidates' (row, column) found on the host: one read of the mask is several
+    // times faster than flex's `argwhere` over `[n, m]`.
+    let candidates = read_bools(squared.clone().lower_equal(scale.mul_scalar(REFINE_BELOW)));
+    let (candidate_rows, candidate_columns): (Vec<i64>, Vec<i64>) = candidates
+        .iter()
+        .enumerate()
+        .filter(|&(_, &candidate)| candidate)
+        .map(|(position, _)| ((position / m) as i64, (position % m) as i64))
+        .unzip();
+    let num_candidates = candidate_rows.len();
     if num_candidates == 0 {
         return squared;
     }
+    let device = squared.device();
+    let indices = |values: &[i64]| {
+        Tensor::<1, Int>::from_data(TensorData::new(values.to_vec(), [values.len()]), &device)
+    };
 
     let mut flat = squared.reshape([n * m]);
     let mut copies = Vec::new();
     let chunk = (CHUNK_ELEMENTS / dim.max(1)).max(1);
     for start in (0..num_candidates).step_by(chunk) {
         let end = (start + chunk).min(num_candidates);
-        let rows = candidates
-            .clone()
-            .slice([start..end, 0..1])
-            .reshape([end - start]);
-        let columns = candidates
-            .clone()
-            .slice([start..end, 1..2])
-            .reshape([end - start]);
+        let rows = indices(&candidate_rows[start..end]);
+        let columns = indices(&candidate_columns[start..end]);
         let exact = query
             .clone()
             .select(0, rows.clone())
@@ -115,7 +120,6 @@ fn exact_squared_distances(
         return squared;
     }
     // Each row that is a copy reads the rows and columns of its first copy.
-    let device = squared.device();
     let (originals, duplicates): (Vec<_>, Vec<_>) = copies.into_iter().unzip();
     let first_copy = Tensor::<1, Int>::arange(0..n as i64, &device).scatter(
         0,
