@@ -14,8 +14,8 @@
 
 use rayon::prelude::*;
 
+use crate::anchor_negatives::{SortedNegatives, positives_of};
 use crate::band::{Band, strictly_below};
-use crate::sort_key::{key_column, sorted_negative_keys};
 
 /// Pair weights and triplet counts of one band.
 pub(crate) struct BandWeights {
@@ -70,26 +70,21 @@ fn anchor_weights(
     margin: f32,
     weights: &mut [f32],
 ) -> (usize, usize) {
-    let label = labels[anchor];
-    let negatives = sorted_negative_keys(anchor, row, labels);
+    let negatives = SortedNegatives::new(anchor, row, labels);
     if negatives.is_empty() {
         return (0, 0);
     }
-    let sorted: Vec<f32> = negatives.iter().map(|&key| row[key_column(key)]).collect();
+    let sorted = &negatives.values;
 
     // rank_changes[r]: positives whose active range starts at rank r, minus those ending.
     let mut rank_changes = vec![0i64; sorted.len() + 1];
     let (mut selected, mut active) = (0, 0);
-    for (positive, _) in labels
-        .iter()
-        .enumerate()
-        .filter(|&(column, &other)| other == label && column != anchor)
-    {
+    for positive in positives_of(anchor, labels) {
         let d_ap = row[positive];
-        let (first, end) = band.ranks(&sorted, d_ap);
+        let (first, end) = band.ranks(sorted, d_ap);
         // Both "in the band" and "active" keep a prefix of the sorted negatives past
         // `first`: their intersection ends at the shorter one.
-        let active_end = end.min(strictly_below(&sorted, d_ap + margin)).max(first);
+        let active_end = end.min(strictly_below(sorted, d_ap + margin)).max(first);
         selected += end - first;
         active += active_end - first;
         weights[positive] = (active_end - first) as f32;
@@ -99,9 +94,12 @@ fn anchor_weights(
         }
     }
     let mut positives_active = 0i64;
-    for (&change, &key) in rank_changes.iter().zip(&negatives) {
+    for (&change, column) in rank_changes
+        .iter()
+        .zip(negatives.columns(0..negatives.len()))
+    {
         positives_active += change;
-        weights[key_column(key)] = -(positives_active as f32);
+        weights[column] = -(positives_active as f32);
     }
     (selected, active)
 }

@@ -20,6 +20,7 @@
 //! Empty sets never produce `0 / 0`: a loss with no positive pair, no negative, or no
 //! triplet is exactly 0 with an all-zero gradient.
 
+mod anchor_negatives;
 pub mod band;
 mod band_weights;
 pub mod distances;

@@ -14,20 +14,6 @@ pub(crate) fn sort_key(value: f32, column: usize) -> u64 {
     (u64::from(ordered) << 32) | column as u64
 }
 
-/// The keys of `anchor`'s negatives (columns whose label differs) in its dissimilarity `row`,
-/// sorted: nearest first, equal values by column (`-0.0` counts as `0.0`).
-pub(crate) fn sorted_negative_keys(anchor: usize, row: &[f32], labels: &[i64]) -> Vec<u64> {
-    let label = labels[anchor];
-    let mut keys: Vec<u64> = labels
-        .iter()
-        .enumerate()
-        .filter(|&(_, &other)| other != label)
-        .map(|(column, _)| sort_key(row[column] + 0.0, column))
-        .collect();
-    keys.sort_unstable();
-    keys
-}
-
 /// The column of a [`sort_key`].
 pub(crate) fn key_column(key: u64) -> usize {
     (key & u64::from(u32::MAX)) as usize

@@ -41,33 +41,18 @@ pub trait Distance {
     /// embeddings `[batch, dim]` -> `[batch, batch]` where smaller always means closer:
     /// the distance itself, or the negated similarity.
     fn dissimilarity(&self, embeddings: Tensor<2>) -> Tensor<2> {
-        let values = self.pairwise(embeddings);
-        if self.smaller_is_closer() {
-            values
-        } else {
-            values.neg()
-        }
+        oriented(self.smaller_is_closer(), self.pairwise(embeddings))
     }
 
     /// query `[n, dim]`, reference `[m, dim]` -> `[n, m]` where smaller always means closer.
     fn dissimilarity_between(&self, query: Tensor<2>, reference: Tensor<2>) -> Tensor<2> {
-        let values = self.matrix(query, reference);
-        if self.smaller_is_closer() {
-            values
-        } else {
-            values.neg()
-        }
+        oriented(self.smaller_is_closer(), self.matrix(query, reference))
     }
 
     /// Row by row: left `[n, dim]`, right `[n, dim]` -> `[n]` where smaller always means
     /// closer: [`Distance::paired`], negated for a similarity.
     fn paired_dissimilarity(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<1> {
-        let values = self.paired(left, right);
-        if self.smaller_is_closer() {
-            values
-        } else {
-            values.neg()
-        }
+        oriented(self.smaller_is_closer(), self.paired(left, right))
     }
 }
 
@@ -108,6 +93,15 @@ impl<T: Distance + ?Sized> Distance for &T {
 }
 
 /// Applies PML's optional L2 normalisation.
+/// `values` as dissimilarities: unchanged for a distance, negated for a similarity.
+fn oriented<const N: usize>(smaller_is_closer: bool, values: Tensor<N>) -> Tensor<N> {
+    if smaller_is_closer {
+        values
+    } else {
+        values.neg()
+    }
+}
+
 fn maybe_normalize(normalize: bool, embeddings: Tensor<2>) -> Tensor<2> {
     if normalize {
         l2_normalize(embeddings)

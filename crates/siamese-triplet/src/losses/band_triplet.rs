@@ -80,49 +80,31 @@ impl<D: Distance> BandTripletLoss<D> {
 
     /// embeddings `[batch, dim]`, labels `[batch]` -> loss `[1]` with triplet counts.
     pub fn forward_with_counts(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> BandOutput {
-        band_loss(
-            &self.distance,
-            self.margin,
+        let [batch, _] = embeddings.dims();
+        let device = embeddings.device();
+        let dissimilarity = self.distance.dissimilarity(embeddings); // [batch, batch]
+        let counts = band_weights(
+            &read_floats(dissimilarity.clone().detach()),
+            &read_ints(labels),
             self.band,
-            self.reducer,
-            embeddings,
-            labels,
-        )
-    }
-}
-
-/// The band loss of `embeddings` `[batch, dim]` and `labels` `[batch]`, with counts.
-pub(crate) fn band_loss<D: Distance + ?Sized>(
-    distance: &D,
-    margin: f64,
-    band: Band,
-    reducer: Reducer,
-    embeddings: Tensor<2>,
-    labels: Tensor<1, Int>,
-) -> BandOutput {
-    let [batch, _] = embeddings.dims();
-    let device = embeddings.device();
-    let dissimilarity = distance.dissimilarity(embeddings); // [batch, batch]
-    let counts = band_weights(
-        &read_floats(dissimilarity.clone().detach()),
-        &read_ints(labels),
-        band,
-        margin,
-    );
-    let weights = Tensor::<2>::from_data(TensorData::new(counts.weights, [batch, batch]), &device);
-    // Σ c_ap · d_ap - Σ c_an · d_an + m · Σ c_ap
-    let weighted = dissimilarity
-        .mul(weights)
-        .sum()
-        .add_scalar(margin * counts.active as f64); // [1]
-    let divisor = match reducer {
-        Reducer::Mean => counts.selected.max(1),
-        Reducer::AvgNonZero => counts.active.max(1),
-        Reducer::Sum => 1,
-    };
-    BandOutput {
-        loss: weighted.div_scalar(divisor as f64),
-        num_triplets: counts.selected,
-        num_active: counts.active,
+            self.margin,
+        );
+        let weights =
+            Tensor::<2>::from_data(TensorData::new(counts.weights, [batch, batch]), &device);
+        // Σ c_ap · d_ap - Σ c_an · d_an + m · Σ c_ap
+        let weighted = dissimilarity
+            .mul(weights)
+            .sum()
+            .add_scalar(self.margin * counts.active as f64); // [1]
+        let divisor = match self.reducer {
+            Reducer::Mean => counts.selected.max(1),
+            Reducer::AvgNonZero => counts.active.max(1),
+            Reducer::Sum => 1,
+        };
+        BandOutput {
+            loss: weighted.div_scalar(divisor as f64),
+            num_triplets: counts.selected,
+            num_active: counts.active,
+        }
     }
 }

@@ -1,7 +1,6 @@
 use burn::prelude::*;
 
-use super::BandOutput;
-use super::band_triplet::band_loss;
+use super::{BandOutput, BandTripletLoss};
 use crate::band::Band;
 use crate::distances::Distance;
 use crate::reducers::Reducer;
@@ -9,7 +8,7 @@ use crate::reducers::Reducer;
 /// Batch-all triplet loss: `relu(d_ap - d_an + m)` over **every** valid triplet, in
 /// `O(B²)` memory.
 ///
-/// The triplets are never listed: this is [`BandTripletLoss`](super::BandTripletLoss) over [`Band::every`], where
+/// The triplets are never listed: this is [`BandTripletLoss`] over [`Band::every`], where
 /// the method is described. Reducers: [`Reducer::Mean`] divides by the number of valid
 /// triplets (zero terms included); [`Reducer::AvgNonZero`] by the number of active ones,
 /// which is PML's `TripletMarginLoss` with its default all-triplets miner; [`Reducer::Sum`]
@@ -50,13 +49,8 @@ impl<D: Distance> BatchAllTripletLoss<D> {
     /// embeddings `[batch, dim]`, labels `[batch]` -> loss `[1]` with triplet counts
     /// (`num_triplets`: every valid triplet; `num_active`: those with `d_an < d_ap + m`).
     pub fn forward_with_counts(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> BandOutput {
-        band_loss(
-            &self.distance,
-            self.margin,
-            Band::every(),
-            self.reducer,
-            embeddings,
-            labels,
-        )
+        BandTripletLoss::new(self.margin, Band::every(), &self.distance)
+            .with_reducer(self.reducer)
+            .forward_with_counts(embeddings, labels)
     }
 }

@@ -11,28 +11,24 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 use crate::Triplets;
+use crate::anchor_negatives::{SortedNegatives, positives_of};
 use crate::band::Band;
 use crate::host::{read_floats, read_ints};
-use crate::sort_key::{key_column, sorted_negative_keys};
 
-/// One anchor's negatives by distance and the band's range of ranks for each positive.
+/// One anchor's negatives by distance and the band's non-empty range of ranks for each
+/// positive.
 struct AnchorBand {
-    /// Keys of the negatives, nearest first.
-    negatives: Vec<u64>,
+    negatives: SortedNegatives,
     /// `(positive, first rank, end rank)` in column order.
     ranges: Vec<(usize, usize, usize)>,
 }
 
 impl AnchorBand {
     fn new(anchor: usize, row: &[f32], labels: &[i64], band: Band) -> Self {
-        let negatives = sorted_negative_keys(anchor, row, labels);
-        let sorted: Vec<f32> = negatives.iter().map(|&key| row[key_column(key)]).collect();
-        let ranges = labels
-            .iter()
-            .enumerate()
-            .filter(|&(column, &other)| other == labels[anchor] && column != anchor)
-            .map(|(positive, _)| {
-                let (first, end) = band.ranks(&sorted, row[positive]);
+        let negatives = SortedNegatives::new(anchor, row, labels);
+        let ranges = positives_of(anchor, labels)
+            .map(|positive| {
+                let (first, end) = band.ranks(&negatives.values, row[positive]);
                 (positive, first, end)
             })
             .filter(|&(_, first, end)| end > first)
@@ -42,6 +38,22 @@ impl AnchorBand {
 
     fn len(&self) -> usize {
         self.ranges.iter().map(|&(_, first, end)| end - first).sum()
+    }
+
+    /// Writes the positive and negative of each of this anchor's triplets, `[len]` each.
+    fn write(&self, positives: &mut [i64], negatives: &mut [i64]) {
+        let mut at = 0;
+        for &(positive, first, end) in &self.ranges {
+            let count = end - first;
+            positives[at..at + count].fill(positive as i64);
+            for (out, column) in negatives[at..at + count]
+                .iter_mut()
+                .zip(self.negatives.columns(first..end))
+            {
+                *out = column as i64;
+            }
+            at += count;
+        }
     }
 }
 
@@ -83,18 +95,7 @@ pub(crate) fn band_triplets(
         .for_each(
             |((((anchor, band), anchor_out), positive_out), negative_out)| {
                 anchor_out.fill(anchor as i64);
-                let mut at = 0;
-                for &(positive, first, end) in &band.ranges {
-                    let count = end - first;
-                    positive_out[at..at + count].fill(positive as i64);
-                    for (out, &key) in negative_out[at..at + count]
-                        .iter_mut()
-                        .zip(&band.negatives[first..end])
-                    {
-                        *out = key_column(key) as i64;
-                    }
-                    at += count;
-                }
+                band.write(positive_out, negative_out);
             },
         );
     let [anchors, positives, negatives] = columns

@@ -4,9 +4,9 @@ use rayon::prelude::*;
 
 use super::Miner;
 use crate::Triplets;
+use crate::anchor_negatives::{SortedNegatives, positives_of};
 use crate::distances::Distance;
 use crate::host::{read_floats, read_ints};
-use crate::sort_key::{key_column, sorted_negative_keys};
 
 /// TF-Addons' `triplet_semihard_loss` selection (0.23.0): one triplet per positive pair.
 ///
@@ -62,21 +62,18 @@ impl<D: Distance> Miner for TfaSemiHardMiner<D> {
 /// `anchor`'s triplets, one per positive pair in column order: the nearest negative with
 /// `d_an > d_ap`, else the farthest; `(a, p, a)` when `anchor` has no negative.
 fn anchor_triplets(anchor: usize, row: &[f32], labels: &[i64]) -> Vec<[i64; 3]> {
-    let negatives = sorted_negative_keys(anchor, row, labels);
-    let sorted: Vec<f32> = negatives.iter().map(|&key| row[key_column(key)]).collect();
-    labels
-        .iter()
-        .enumerate()
-        .filter(|&(column, &other)| other == labels[anchor] && column != anchor)
-        .map(|(positive, _)| {
-            let d_ap = row[positive];
+    let negatives = SortedNegatives::new(anchor, row, labels);
+    positives_of(anchor, labels)
+        .map(|positive| {
             // Rank of the nearest negative beyond d_ap = #{n : d_an <= d_ap}; past the last
             // negative it falls back to the last (farthest) one.
-            let rank = sorted.partition_point(|&d_an| d_an <= d_ap);
-            let negative = match negatives.get(rank.min(negatives.len().saturating_sub(1))) {
-                Some(&key) => key_column(key),
-                None => anchor,
-            };
+            let d_ap = row[positive];
+            let rank = negatives.values.partition_point(|&d_an| d_an <= d_ap);
+            let rank = rank.min(negatives.len().saturating_sub(1));
+            let negative = negatives
+                .columns(rank..negatives.len())
+                .next()
+                .unwrap_or(anchor);
             [anchor as i64, positive as i64, negative as i64]
         })
         .collect()
