@@ -1,9 +1,9 @@
 use burn::prelude::*;
 
+use crate::anchor_negatives::read_rows;
 use crate::band::Band;
 use crate::band_weights::band_weights;
 use crate::distances::Distance;
-use crate::host::{read_floats, read_ints};
 use crate::reducers::Reducer;
 
 /// Triplet margin loss `relu(d_ap - d_an + m)` over **every** triplet of a [`Band`], in
@@ -79,16 +79,16 @@ impl<D: Distance> BandTripletLoss<D> {
     }
 
     /// embeddings `[batch, dim]`, labels `[batch]` -> loss `[1]` with triplet counts.
+    ///
+    /// # Panics
+    ///
+    /// When `labels` does not hold one label per embedding.
     pub fn forward_with_counts(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> BandOutput {
         let [batch, _] = embeddings.dims();
         let device = embeddings.device();
         let dissimilarity = self.distance.dissimilarity(embeddings); // [batch, batch]
-        let counts = band_weights(
-            &read_floats(dissimilarity.clone().detach()),
-            &read_ints(labels),
-            self.band,
-            self.margin,
-        );
+        let (rows, labels) = read_rows(dissimilarity.clone().detach(), labels);
+        let counts = band_weights(&rows, &labels, self.band, self.margin);
         let weights =
             Tensor::<2>::from_data(TensorData::new(counts.weights, [batch, batch]), &device);
         // Σ c_ap · d_ap - Σ c_an · d_an + m · Σ c_ap

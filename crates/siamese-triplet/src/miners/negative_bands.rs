@@ -11,9 +11,8 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 use crate::Triplets;
-use crate::anchor_negatives::{SortedNegatives, positives_of};
+use crate::anchor_negatives::{SortedNegatives, positives_of, read_rows};
 use crate::band::Band;
-use crate::host::{read_floats, read_ints};
 
 /// One anchor's negatives by distance and the band's non-empty range of ranks for each
 /// positive.
@@ -67,12 +66,11 @@ pub(crate) fn band_triplets(
     band: Band,
 ) -> Triplets {
     let device = dissimilarity.device();
-    let labels = read_ints(labels);
+    let (dissimilarity, labels) = read_rows(dissimilarity, labels);
     let batch = labels.len();
     if batch == 0 {
         return Triplets::empty();
     }
-    let dissimilarity = read_floats(dissimilarity);
     let anchors: Vec<AnchorBand> = dissimilarity
         .par_chunks(batch)
         .enumerate()

@@ -4,9 +4,8 @@ use rayon::prelude::*;
 
 use super::Miner;
 use crate::Triplets;
-use crate::anchor_negatives::{SortedNegatives, positives_of};
+use crate::anchor_negatives::{SortedNegatives, positives_of, read_rows};
 use crate::distances::Distance;
-use crate::host::{read_floats, read_ints};
 
 /// TF-Addons' `triplet_semihard_loss` selection (0.23.0): one triplet per positive pair.
 ///
@@ -40,9 +39,8 @@ impl<D: Distance> Miner for TfaSemiHardMiner<D> {
     fn mine(&self, embeddings: Tensor<2>, labels: Tensor<1, Int>) -> Triplets {
         let device = embeddings.device();
         let dissimilarity = self.distance.dissimilarity(embeddings.detach()); // [batch, batch]
-        let labels = read_ints(labels);
+        let (dissimilarity, labels) = read_rows(dissimilarity, labels);
         let batch = labels.len();
-        let dissimilarity = read_floats(dissimilarity);
         // Per anchor (in parallel), its positive pairs in column order with their negative.
         let rows: Vec<Vec<[i64; 3]>> = dissimilarity
             .par_chunks(batch.max(1))
