@@ -43,7 +43,12 @@ impl harness::Bench for TrainStep {
         batch: usize,
     ) -> Box<dyn FnMut() -> usize> {
         let config = match method {
-            "batch-hard-burn-ops" => ConvEmbedderConfig::new().with_product_blocks(0),
+            "batch-hard-burn-ops" => ConvEmbedderConfig::new()
+                .with_product_blocks(0)
+                .with_flex_kernel(false),
+            "batch-hard-no-flex-kernel" => {
+                harness::embedder_config(backend).with_flex_kernel(false)
+            }
             _ => harness::embedder_config(backend),
         };
         let device = device.clone().autodiff();

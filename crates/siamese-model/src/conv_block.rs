@@ -19,6 +19,10 @@ pub(crate) struct ConvBlock {
     /// function. Never with batch norm, which sits between the conv and the activation.
     #[module(skip)]
     as_product: bool,
+    /// On flex, computes conv, ReLU and pool with the fused kernel
+    /// ([`crate::flex_conv_pool`]). Only with ReLU and without batch norm.
+    #[module(skip)]
+    flex_kernel: bool,
 }
 
 /// The numbers that define one block.
@@ -33,6 +37,8 @@ pub(crate) struct ConvBlockShape {
     /// Use [`conv_activation_max_pool`] (only without batch norm, which sits between the
     /// conv and the activation).
     pub as_product: bool,
+    /// Use the fused flex kernel on flex (only with ReLU, without batch norm).
+    pub flex_kernel: bool,
 }
 
 impl ConvBlockShape {
@@ -65,6 +71,9 @@ impl ConvBlockShape {
             pool: (self.pool > 1).then(|| MaxPool2dConfig::new([self.pool, self.pool]).init()),
             activation: self.activation,
             as_product: self.as_product && !self.batch_norm,
+            flex_kernel: self.flex_kernel
+                && !self.batch_norm
+                && self.activation == Activation::Relu,
         }
     }
 }
@@ -72,14 +81,23 @@ impl ConvBlockShape {
 impl ConvBlock {
     /// images `[batch, in_channels, h, w]` -> `[batch, out_channels, h', w']`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<4> {
-        if self.as_product {
-            // `init` pads every side alike (`Explicit`); no pool is a pool of 1.
-            let padding = match self.conv.padding {
-                PaddingConfig2d::Explicit(top, ..) => top,
-                PaddingConfig2d::Same => self.conv.kernel_size[0] / 2,
-                PaddingConfig2d::Valid => 0,
+        // `init` pads every side alike (`Explicit`); no pool is a pool of 1.
+        let padding = match self.conv.padding {
+            PaddingConfig2d::Explicit(top, ..) => top,
+            PaddingConfig2d::Same => self.conv.kernel_size[0] / 2,
+            PaddingConfig2d::Valid => 0,
+        };
+        let pool = self.pool.as_ref().map_or(1, |pool| pool.kernel_size[0]);
+        #[cfg(feature = "flex")]
+        if self.flex_kernel && crate::flex_conv_pool::handles(&images, pool) {
+            let weight = self.conv.weight.val();
+            let bias = match &self.conv.bias {
+                Some(bias) => bias.val(),
+                None => Tensor::zeros([weight.dims()[0]], &weight.device()),
             };
-            let pool = self.pool.as_ref().map_or(1, |pool| pool.kernel_size[0]);
+            return crate::flex_conv_pool::conv_relu_max_pool(images, weight, bias, padding, pool);
+        }
+        if self.as_product {
             return conv_activation_max_pool(
                 images,
                 self.conv.weight.val(),

@@ -55,6 +55,12 @@ pub struct ConvEmbedderConfig {
     /// Burn's ops.
     #[config(default = 1)]
     pub product_blocks: usize,
+    /// On flex, compute every block whose activation is ReLU and which has no batch norm
+    /// with siamese's fused CPU kernel for conv, ReLU and max-pool
+    /// ([`flex_conv_pool`](crate::flex_conv_pool)), whatever `product_blocks` says: the same
+    /// function, with its own backward pass. Other backends ignore it.
+    #[config(default = true)]
+    pub flex_kernel: bool,
 }
 
 impl ConvEmbedderConfig {
@@ -72,6 +78,7 @@ impl ConvEmbedderConfig {
                 batch_norm: self.batch_norm,
                 activation: self.activation,
                 as_product: index < self.product_blocks,
+                flex_kernel: self.flex_kernel,
             })
             .collect()
     }

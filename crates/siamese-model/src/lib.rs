@@ -28,6 +28,8 @@ mod conv_embedder;
 pub mod conv_pool;
 mod embedder;
 mod error;
+#[cfg(feature = "flex")]
+pub mod flex_conv_pool;
 mod mlp_embedder;
 mod siamese;
 mod store;

@@ -74,6 +74,11 @@ fn parameter_gradients<M: Module>(model: &M, loss: Tensor<1>) -> Vec<f32> {
 #[path = "model/conv_pool.rs"]
 mod conv_pool;
 
+/// The fused flex kernel and `ConvEmbedderConfig::flex_kernel`.
+#[cfg(feature = "flex")]
+#[path = "model/flex_conv_pool.rs"]
+mod flex_conv_pool;
+
 fn output_shapes_fit_configurations(device: &Device) {
     let cases = [
         (ConvEmbedderConfig::new(), [3, 1, 28, 28], 64),

@@ -146,13 +146,15 @@ pub(super) fn matches_burn_ops(device: &Device) {
 }
 
 /// The default embedder with 0, 1 and 2 product blocks and the same weights: the same
-/// embeddings and the same parameter gradients.
+/// embeddings and the same parameter gradients. (Without the flex kernel, which would
+/// compute every block on flex whatever `product_blocks` says.)
 pub(super) fn product_blocks_keep_the_function(device: &Device) {
     let device = device.clone().autodiff();
     device.seed(11);
     let build = |blocks: usize| {
         ConvEmbedderConfig::new()
             .with_product_blocks(blocks)
+            .with_flex_kernel(false)
             .init(&device)
             .unwrap_or_else(|error| panic!("default configuration: {error}"))
     };
