@@ -6,9 +6,11 @@
 //! PyTorch + PML.
 //!
 //! Methods: `batch-hard` computes the conv blocks as the trainer does on that backend (the
-//! first block as matrix products on flex, every block on ndarray and wgpu: see
-//! `siamese_train::backend::product_blocks`); `batch-hard-burn-ops` uses Burn's `conv2d`
-//! and `max_pool2d` in every block, the formulation before that change.
+//! fused kernel of `siamese_model::flex_conv_pool` on flex; matrix products on ndarray and
+//! wgpu: see `siamese_train::backend::product_blocks`); `batch-hard-no-flex-kernel` does
+//! the same without the fused kernel (on flex: the first block as matrix products, the
+//! second with Burn's ops); `batch-hard-burn-ops` uses Burn's `conv2d` and `max_pool2d` in
+//! every block.
 //!
 //! Run: `cargo bench --bench train_step [-- --backends flex,ndarray,wgpu --sizes 128]`
 //! (wgpu needs `--features wgpu`). Threads: flex and ndarray use rayon's global pool, so
