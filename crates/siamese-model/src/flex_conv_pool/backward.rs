@@ -1,7 +1,7 @@
-//! The backward pass, one image at a time (images in parallel): the output gradient routed
-//! to the winning window positions, then the image's share of the weight and bias
-//! gradients (summed per thread, then over threads) and, when the input needs one, its
-//! gradient through one product with the weight and a col2im.
+//! The backward pass, one image at a time (groups of images in parallel): the output
+//! gradient routed to the winning window positions, then the image's share of the weight
+//! and bias gradients (summed per group, then over groups in order) and, when the input
+//! needs one, its gradient through one product with the weight and a col2im.
 
 use burn::backend::flex::FlexTensor;
 use burn::tensor::Shape;
@@ -11,6 +11,10 @@ use super::forward::{Saved, im2col_image};
 use super::geometry::ConvGeometry;
 use super::matrix::{MatrixView, add_product, product, tensor, values};
 use super::simd::avx2_or_portable;
+
+/// Images per partial sum of the weight and bias gradients (a fixed number, so the order
+/// of the sums does not depend on the threads).
+const IMAGES_PER_SUM: usize = 8;
 
 /// The gradients of the block's three inputs.
 pub(super) struct InputGradients {
@@ -80,24 +84,40 @@ pub(super) fn input_gradients(
         }
         sums
     };
-    let zero = || Sums::zero(geometry);
-    let (images_gradient, sums) = if with_images {
-        let mut gradient = vec![0.0f32; geometry.batch * image_len];
-        let sums = gradient
-            .par_chunks_mut(image_len)
-            .enumerate()
-            .fold(zero, |sums, (n, image_gradient)| {
-                image_step(sums, n, Some(image_gradient))
-            })
-            .reduce(zero, Sums::add);
-        (Some(tensor(gradient, geometry.images_shape())), sums)
-    } else {
-        let sums = (0..geometry.batch)
-            .into_par_iter()
-            .fold(zero, |sums, n| image_step(sums, n, None))
-            .reduce(zero, Sums::add);
-        (None, sums)
+    // Fixed groups of images, each summed in order, the groups' sums added in order: the
+    // gradients are bit-identical whatever the thread count and scheduling.
+    let groups = geometry.batch.div_ceil(IMAGES_PER_SUM);
+    let group_sum = |group: usize, mut image_gradients: Option<&mut [f32]>| {
+        let first = group * IMAGES_PER_SUM;
+        let images = first..geometry.batch.min(first + IMAGES_PER_SUM);
+        images.fold(Sums::zero(geometry), |sums, n| {
+            let image_gradient = image_gradients
+                .as_deref_mut()
+                .map(|gradients| &mut gradients[(n - first) * image_len..][..image_len]);
+            image_step(sums, n, image_gradient)
+        })
     };
+    let (images_gradient, partial_sums): (_, Vec<Sums>) = if with_images {
+        let mut gradient = vec![0.0f32; geometry.batch * image_len];
+        let partial_sums = gradient
+            .par_chunks_mut(IMAGES_PER_SUM * image_len)
+            .enumerate()
+            .map(|(group, image_gradients)| group_sum(group, Some(image_gradients)))
+            .collect();
+        (
+            Some(tensor(gradient, geometry.images_shape())),
+            partial_sums,
+        )
+    } else {
+        let partial_sums = (0..groups)
+            .into_par_iter()
+            .map(|group| group_sum(group, None))
+            .collect();
+        (None, partial_sums)
+    };
+    let sums = partial_sums
+        .into_iter()
+        .fold(Sums::zero(geometry), Sums::add);
     InputGradients {
         images: images_gradient,
         weight: tensor(

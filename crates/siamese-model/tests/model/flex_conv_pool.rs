@@ -207,6 +207,56 @@ fn fused_block_runs_without_autodiff() {
     }
 }
 
+/// The gradients are bit-identical whatever the number of threads (the weight and bias
+/// gradients are summed over fixed groups of images, in order): a seeded run reproduces.
+#[test]
+fn gradients_do_not_depend_on_the_threads() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let case = Case {
+        batch: 37,
+        ..cases()[1]
+    };
+    let conv = conv(case, &device);
+    let images = Tensor::<4>::random(
+        [case.batch, case.channels, case.height, case.width],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let upstream = Tensor::<4>::random(
+        [case.batch, case.out_channels, 7, 7],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let gradients = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|error| panic!("a pool of {threads} threads: {error}"));
+        pool.install(|| {
+            let images = images.clone().require_grad();
+            let output = fused_block(&conv, images.clone(), case);
+            let grads = (output * upstream.clone()).sum().backward();
+            let data = |tensor: Option<Tensor<4>>| {
+                tensor.unwrap_or_else(|| panic!("no gradient")).into_data()
+            };
+            let bias = conv.bias.as_ref().map(|bias| bias.val());
+            let bias = bias.unwrap_or_else(|| panic!("the test convs have a bias"));
+            (
+                data(images.grad(&grads)),
+                data(conv.weight.val().grad(&grads)),
+                bias.grad(&grads)
+                    .unwrap_or_else(|| panic!("no bias gradient"))
+                    .into_data(),
+            )
+        })
+    };
+    let (one, three) = (gradients(1), gradients(3));
+    assert_eq!(one.0, three.0, "image gradients");
+    assert_eq!(one.1, three.1, "weight gradients");
+    assert_eq!(one.2, three.2, "bias gradients");
+}
+
 #[test]
 fn the_kernel_says_where_it_runs() {
     let images = |device: &Device| Tensor::<4>::zeros([1, 1, 4, 4], device);
