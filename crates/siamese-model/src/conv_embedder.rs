@@ -127,6 +127,20 @@ impl ConvEmbedderConfig {
 impl EmbedderConfig for ConvEmbedderConfig {
     type Embedder = ConvEmbedder;
 
+    /// Fields missing from `text` (added after it was saved) take their defaults.
+    fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        let saved: serde_json::Value = serde_json::from_str(text)?;
+        let serde_json::Value::Object(saved) = saved else {
+            // Not an object: the error says what it is instead.
+            return serde_json::from_value(saved);
+        };
+        let mut fields = serde_json::to_value(ConvEmbedderConfig::new())?;
+        if let Some(defaults) = fields.as_object_mut() {
+            defaults.extend(saved);
+        }
+        serde_json::from_value(fields)
+    }
+
     fn init(&self, device: &Device) -> Result<ConvEmbedder, ModelError> {
         let flattened = self.flattened_size()?;
         let blocks = self

@@ -41,4 +41,11 @@ pub trait EmbedderConfig: burn::config::Config {
 
     /// Checks the configuration and builds the embedder on `device`.
     fn init(&self, device: &Device) -> Result<Self::Embedder, ModelError>;
+
+    /// Reads a configuration saved as JSON. Configurations whose fields all have defaults
+    /// fill in the fields a file from an earlier version lacks (such as
+    /// `ConvEmbedderConfig::flex_kernel`); the default reads the file as it is.
+    fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
 }

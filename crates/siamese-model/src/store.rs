@@ -75,7 +75,13 @@ pub(crate) fn load<E: Embedder>(
             format!("not a model directory: {CONFIG_FILE} is missing"),
         ));
     }
-    let config = E::Config::load(&config_path).map_err(|error| {
+    let text = std::fs::read_to_string(&config_path).map_err(|error| {
+        store_error(
+            &config_path,
+            format!("cannot read the model configuration: {error}"),
+        )
+    })?;
+    let config = E::Config::from_json(&text).map_err(|error| {
         store_error(
             &config_path,
             format!("unreadable model configuration: {error}"),

@@ -207,6 +207,43 @@ fn record_round_trip_is_bit_identical(device: &Device) {
     );
 }
 
+/// A model directory saved before a configuration field existed (here `flex_kernel`, and
+/// `product_blocks` before it) loads with the field's default; a configuration that is not
+/// a JSON object still fails, naming the file.
+fn older_model_directories_load(device: &Device) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let model = Siamese::new(
+        ConvEmbedderConfig::new()
+            .with_channels(vec![8, 16])
+            .init(device)
+            .expect("valid"),
+    );
+    model.save_dir(directory.path()).expect("saved");
+    let config_path = directory.path().join(siamese_model::CONFIG_FILE);
+    let text = std::fs::read_to_string(&config_path).expect("read");
+    let mut fields: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let object = fields.as_object_mut().expect("an object");
+    for newer in ["flex_kernel", "product_blocks"] {
+        assert!(object.remove(newer).is_some(), "{newer} is saved:\n{text}");
+    }
+    let older = fields.to_string();
+    std::fs::write(&config_path, &older).expect("written");
+    let loaded = Siamese::<ConvEmbedder>::load_dir(directory.path(), device)
+        .unwrap_or_else(|error| panic!("{error}\n{older}"));
+    assert_eq!(loaded.embedder.config(), model.embedder.config());
+
+    std::fs::write(&config_path, "[1, 2]").expect("written");
+    let error = Siamese::<ConvEmbedder>::load_dir(directory.path(), device)
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+    assert!(
+        error.contains("unreadable model configuration")
+            && error.contains(siamese_model::CONFIG_FILE),
+        "{error}"
+    );
+}
+
 fn record_loads_on_the_other_backend(from: &Device, to: &Device) {
     let directory = tempfile::tempdir().expect("temporary directory");
     let model = Siamese::new(
@@ -501,6 +538,13 @@ macro_rules! backend_tests {
             fn bad_configurations_are_rejected() {
                 if let Some(device) = device() {
                     super::bad_configurations_are_rejected(&device);
+                }
+            }
+
+            #[test]
+            fn older_model_directories_load() {
+                if let Some(device) = device() {
+                    super::older_model_directories_load(&device);
                 }
             }
 
