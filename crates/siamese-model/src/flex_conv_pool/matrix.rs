@@ -73,8 +73,15 @@ impl<'a> MatrixView<'a> {
 ///
 /// When the inner sizes differ.
 pub(super) fn product(lhs: MatrixView, rhs: MatrixView) -> Vec<f32> {
-    let mut out = vec![0.0f32; lhs.rows * rhs.cols];
-    add_product(&mut out, lhs, rhs);
+    let len = lhs.rows * rhs.cols;
+    // Not zero-filled: gemm writes every entry when it does not read them.
+    let mut out = Vec::<f32>::with_capacity(len);
+    // SAFETY: `gemm_into` with `accumulate = false` writes all `len` entries of `out`'s
+    // buffer without reading any (or, for an empty product, none exist to be read).
+    unsafe {
+        gemm_into(out.as_mut_ptr(), len, lhs, rhs, false);
+        out.set_len(len);
+    }
     out
 }
 
@@ -84,14 +91,37 @@ pub(super) fn product(lhs: MatrixView, rhs: MatrixView) -> Vec<f32> {
 ///
 /// When the inner sizes differ or `out` has the wrong length.
 pub(super) fn add_product(out: &mut [f32], lhs: MatrixView, rhs: MatrixView) {
+    // SAFETY: `out` is an initialised slice of its own length.
+    unsafe { gemm_into(out.as_mut_ptr(), out.len(), lhs, rhs, true) }
+}
+
+/// `out = lhs · rhs` (or `out += lhs · rhs` when `accumulate`), row-major `[lhs.rows,
+/// rhs.cols]` at `out`.
+///
+/// # Safety
+///
+/// `out` must be valid for writes of `len` values, and for reads of them when
+/// `accumulate` (initialised).
+///
+/// # Panics
+///
+/// When the inner sizes differ or `len` is not the product's size.
+unsafe fn gemm_into(out: *mut f32, len: usize, lhs: MatrixView, rhs: MatrixView, accumulate: bool) {
     assert_eq!(
         lhs.cols, rhs.rows,
         "a {}×{} matrix times a {}×{} one",
         lhs.rows, lhs.cols, rhs.rows, rhs.cols
     );
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    assert_eq!(out.len(), m * n, "the product is {m}×{n}");
-    if m == 0 || n == 0 || k == 0 {
+    assert_eq!(len, m * n, "the product is {m}×{n}");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            // SAFETY: the caller guarantees `len` writable values at `out`.
+            unsafe { std::ptr::write_bytes(out, 0, len) };
+        }
         return;
     }
     let parallelism = if m.saturating_mul(k).saturating_mul(n) >= PARALLEL_FROM {
@@ -101,16 +131,17 @@ pub(super) fn add_product(out: &mut [f32], lhs: MatrixView, rhs: MatrixView) {
     };
     // SAFETY: every view covers its `rows × cols` entries (checked in `MatrixView::new`,
     // which `transposed` preserves) and `out` holds the `m × n` result with row stride `n`
-    // (checked above): gemm reads and writes only inside them.
+    // (the caller's guarantee and the check above): gemm reads and writes only inside
+    // them, and reads `out` only when `accumulate`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out,
             1,
             n as isize,
-            true,
+            accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
             lhs.row_stride as isize,
