@@ -5,16 +5,19 @@
 //! gradient through a generic fallback (a convolution whose kernel is the output
 //! gradient), its input gradient as a transposed convolution, and pools through its
 //! with-indices code; together several times the cost of the three matrix products the
-//! block needs. This kernel does what PyTorch's CPU path does:
+//! block needs. This kernel does what PyTorch's CPU path does, one image at a time (the
+//! images in parallel, so each image's intermediates stay in the cache):
 //!
-//! - forward: the im2col matrix `[batch · positions, channels · k²]` of the convolution
+//! - forward: the image's im2col matrix `[positions, k² · channels]` of the convolution
 //!   positions some pooling window reads, one product with the weight, then bias, ReLU and
-//!   the maximum of each window in one pass that keeps the winning position (a byte per
-//!   output);
-//! - backward: the output gradient placed at the winners (`[batch · positions, out]`),
-//!   the weight gradient as one product with the saved im2col matrix, the bias gradient
-//!   as its column sums, and — only when the input needs one — the input gradient as one
-//!   product with the weight and a col2im.
+//!   the maximum of each window in one pass that keeps the winning position;
+//! - backward: the output gradient placed at the winners (`[positions, out]`), the
+//!   image's share of the weight gradient as one product with its rebuilt im2col matrix
+//!   and of the bias gradient as column sums (summed over fixed groups of images, in
+//!   order: the result does not depend on the threads), and — only when the input needs
+//!   one — the input gradient as one product with the weight and a col2im.
+//!
+//! Only the input and one winner index per output are kept for the backward pass.
 //!
 //! It is a Burn backend extension ([`ConvReluPoolBackend`]) implemented for `Flex` and
 //! `Autodiff<Flex>` only; [`conv_relu_max_pool`] is the tensor-level entry and
