@@ -25,6 +25,20 @@ pub(crate) struct ConvBlock {
     flex_kernel: bool,
 }
 
+/// The size (height or width) after a stride-1 convolution with `padding` on each side and
+/// a non-overlapping `pool` max-pool that drops what does not fill a window (`pool` 0 or 1:
+/// none), or `None` when it shrinks below 1.
+pub(crate) fn pooled_size(
+    size: usize,
+    kernel: usize,
+    padding: usize,
+    pool: usize,
+) -> Option<usize> {
+    let convolved = (size + 2 * padding).checked_sub(kernel)? + 1;
+    let pooled = convolved / pool.max(1);
+    (pooled >= 1).then_some(pooled)
+}
+
 /// The numbers that define one block.
 pub(crate) struct ConvBlockShape {
     pub in_channels: usize,
@@ -44,14 +58,7 @@ pub(crate) struct ConvBlockShape {
 impl ConvBlockShape {
     /// Spatial size after this block, or `None` when it shrinks below 1.
     pub fn output_size(&self, size: usize) -> Option<usize> {
-        let padded = size + 2 * self.padding;
-        let convolved = padded.checked_sub(self.kernel_size)? + 1;
-        let pooled = if self.pool > 1 {
-            convolved / self.pool
-        } else {
-            convolved
-        };
-        (pooled >= 1).then_some(pooled)
+        pooled_size(size, self.kernel_size, self.padding, self.pool)
     }
 
     pub fn init(&self, device: &Device) -> ConvBlock {

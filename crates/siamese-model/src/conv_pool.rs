@@ -30,6 +30,7 @@ use burn::tensor::ops::PadMode;
 use burn::tensor::s;
 
 use crate::Activation;
+use crate::conv_block::pooled_size;
 
 /// Stride-1 convolution (zero padding `padding` on each side, square kernel), then
 /// `activation`, then non-overlapping `pool × pool` max-pooling (`pool = 1`: none),
@@ -58,12 +59,14 @@ pub fn conv_activation_max_pool(
     );
     assert_eq!(kernel, kernel_width, "the kernel must be square");
     assert!(pool > 0, "pool must be at least 1");
-    let pooled_height = (height + 2 * padding + 1).saturating_sub(kernel) / pool;
-    let pooled_width = (width + 2 * padding + 1).saturating_sub(kernel) / pool;
-    assert!(
-        pooled_height > 0 && pooled_width > 0,
-        "a {height}×{width} input gives no output with kernel {kernel}, padding {padding}, pool {pool}"
-    );
+    let (Some(pooled_height), Some(pooled_width)) = (
+        pooled_size(height, kernel, padding, pool),
+        pooled_size(width, kernel, padding, pool),
+    ) else {
+        panic!(
+            "a {height}×{width} input gives no output with kernel {kernel}, padding {padding}, pool {pool}"
+        );
+    };
     let positions = pooled_height * pooled_width;
 
     let padded = if padding > 0 {

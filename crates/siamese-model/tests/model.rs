@@ -70,6 +70,31 @@ fn parameter_gradients<M: Module>(model: &M, loss: Tensor<1>) -> Vec<f32> {
     per_parameter_gradients(model, loss).concat()
 }
 
+/// Largest absolute difference, relative to the largest magnitude of `expected` (at least 1).
+fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
+    let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
+    (actual - expected).abs().max().into_scalar::<f32>() / scale
+}
+
+/// Each parameter's gradient (as [`per_parameter_gradients`] lists them) within 1e-4 of the
+/// expected one, relative to its largest magnitude (at least 1); `what` names the run.
+fn assert_gradients_close(what: &str, actual: &[Vec<f32>], expected: &[Vec<f32>]) {
+    for (index, (actual, expected)) in actual.iter().zip(expected).enumerate() {
+        assert!(!expected.is_empty(), "parameter {index} has a gradient");
+        assert_eq!(actual.len(), expected.len(), "parameter {index}");
+        let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let error = actual
+            .iter()
+            .zip(expected)
+            .fold(0.0f32, |m, (a, e)| m.max((a - e).abs()))
+            / scale;
+        assert!(
+            error < 1e-4,
+            "{what}: gradients of parameter {index} differ by {error:e}"
+        );
+    }
+}
+
 /// `conv_activation_max_pool` and `ConvEmbedderConfig::product_blocks`.
 #[path = "model/conv_pool.rs"]
 mod conv_pool;

@@ -139,19 +139,9 @@ fn add_column_sums(sums: &mut [f32], matrix: MatrixView) {
 
 /// `[out, patch]` with columns `(ky, kx, channel)` -> the weight's order `(channel, ky, kx)`.
 fn channel_major(geometry: &ConvGeometry, patch_major: &[f32]) -> Vec<f32> {
-    let (channels, taps) = (geometry.channels, geometry.kernel * geometry.kernel);
-    let mut weight = vec![0.0f32; patch_major.len()];
-    for (source, filter) in patch_major
-        .chunks_exact(geometry.patch())
-        .zip(weight.chunks_exact_mut(geometry.patch()))
-    {
-        for (channel, taps_of_channel) in filter.chunks_exact_mut(taps).enumerate() {
-            for (tap, value) in taps_of_channel.iter_mut().enumerate() {
-                *value = source[tap * channels + channel];
-            }
-        }
-    }
-    weight
+    (0..patch_major.len())
+        .map(|index| patch_major[geometry.patch_major_index(index)])
+        .collect()
 }
 
 /// One image's output gradient `[out, h', w']` -> its convolution's gradient
@@ -168,18 +158,14 @@ avx2_or_portable! {
     /// exactly one window, so every entry is written).
     fn fill_routed(geometry: &ConvGeometry, pooled: &[f32], winners: &[i32], image: &mut [f32]) {
         let out = geometry.out_channels;
-        let pool = geometry.pool;
-        let pooled_width = geometry.pooled_width;
-        let plane = geometry.pooled_height * pooled_width;
+        let plane = geometry.pooled_height * geometry.pooled_width;
         let mut gradient = vec![0.0f32; out];
         for (at, winners) in winners.chunks_exact(out).enumerate() {
-            let (i, j) = (at / pooled_width, at % pooled_width);
             for (channel, value) in gradient.iter_mut().enumerate() {
                 *value = pooled[channel * plane + at];
             }
-            for window in 0..pool * pool {
-                let (dy, dx) = (window / pool, window % pool);
-                let row = (i * pool + dy) * geometry.conv_width() + j * pool + dx;
+            for window in 0..geometry.pool * geometry.pool {
+                let row = geometry.window_row(at, window);
                 let window = window as i32;
                 for ((target, &winner), &value) in
                     image[row * out..][..out].iter_mut().zip(winners).zip(&gradient)
@@ -197,23 +183,22 @@ avx2_or_portable! {
     fn col2im_image(geometry: &ConvGeometry, columns: &[f32], image: &mut [f32]) {
         let channels = geometry.channels;
         let run = geometry.kernel * channels;
-        let padded_row = geometry.padded_width() * channels;
         // [h + 2p, w + 2p, channels]
-        let mut padded = vec![0.0f32; geometry.padded_height() * padded_row];
+        let mut padded =
+            vec![0.0f32; geometry.padded_height() * geometry.padded_width() * channels];
         for (position, row) in columns.chunks_exact(geometry.patch()).enumerate() {
-            let (y, x) = (position / geometry.conv_width(), position % geometry.conv_width());
             for (ky, segment) in row.chunks_exact(run).enumerate() {
-                let start = (y + ky) * padded_row + x * channels;
+                let start = geometry.padded_run(position, ky);
                 for (sum, value) in padded[start..start + run].iter_mut().zip(segment) {
                     *sum += value;
                 }
             }
         }
         // The border dropped, channels first.
-        let (height, width, padding) = (geometry.height, geometry.width, geometry.padding);
+        let (height, width) = (geometry.height, geometry.width);
         for (channel, plane) in image.chunks_exact_mut(height * width).enumerate() {
             for (y, line) in plane.chunks_exact_mut(width).enumerate() {
-                let start = (y + padding) * padded_row + padding * channels + channel;
+                let start = geometry.padded_pixel(channel, y);
                 for (x, value) in line.iter_mut().enumerate() {
                     *value = padded[start + x * channels];
                 }

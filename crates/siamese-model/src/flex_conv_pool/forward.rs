@@ -30,14 +30,14 @@ pub(super) struct Saved {
 }
 
 /// images `[batch, channels, h, w]`, weight `[out, channels, k, k]`, bias `[out]` ->
-/// `[batch, out, h', w']`, and what the backward pass needs when `save` is true.
+/// `[batch, out, h', w']`, and what the backward pass needs (a handle on the images and
+/// the winners the pooling computes anyway: nothing to drop when no gradient is needed).
 pub(super) fn conv_relu_max_pool(
     geometry: &ConvGeometry,
     images: &FlexTensor,
     weight: &FlexTensor,
     bias: &FlexTensor,
-    save: bool,
-) -> (FlexTensor, Option<Saved>) {
+) -> (FlexTensor, Saved) {
     let image_values = values(images);
     let weight = patch_major_weight(geometry, &values(weight));
     let bias = values(bias);
@@ -56,27 +56,19 @@ pub(super) fn conv_relu_max_pool(
             );
             pool_image(geometry, &convolved, &bias, pooled, winners);
         });
-    let saved = save.then(|| Saved {
+    let saved = Saved {
         images: images.clone(),
         weight: Arc::new(weight),
         winners: Arc::new(winners),
-    });
+    };
     (tensor(pooled, geometry.output_shape()), saved)
 }
 
 /// weight `[out, channels, k, k]` -> `[out, patch]` with columns `(ky, kx, channel)`.
 fn patch_major_weight(geometry: &ConvGeometry, weight: &[f32]) -> Vec<f32> {
-    let (channels, taps) = (geometry.channels, geometry.kernel * geometry.kernel);
     let mut permuted = vec![0.0f32; weight.len()];
-    for (filter, target) in weight
-        .chunks_exact(geometry.patch())
-        .zip(permuted.chunks_exact_mut(geometry.patch()))
-    {
-        for (channel, taps_of_channel) in filter.chunks_exact(taps).enumerate() {
-            for (tap, &value) in taps_of_channel.iter().enumerate() {
-                target[tap * channels + channel] = value;
-            }
-        }
+    for (index, &value) in weight.iter().enumerate() {
+        permuted[geometry.patch_major_index(index)] = value;
     }
     permuted
 }
@@ -96,22 +88,21 @@ avx2_or_portable! {
     fn fill_im2col(geometry: &ConvGeometry, image: &[f32], columns: &mut [f32]) {
         let channels = geometry.channels;
         let run = geometry.kernel * channels;
-        let padded_row = geometry.padded_width() * channels;
         // [h + 2p, w + 2p, channels], zero on the border.
-        let mut padded = vec![0.0f32; geometry.padded_height() * padded_row];
-        let (height, width, padding) = (geometry.height, geometry.width, geometry.padding);
+        let mut padded =
+            vec![0.0f32; geometry.padded_height() * geometry.padded_width() * channels];
+        let (height, width) = (geometry.height, geometry.width);
         for (channel, plane) in image.chunks_exact(height * width).enumerate() {
             for (y, line) in plane.chunks_exact(width).enumerate() {
-                let start = (y + padding) * padded_row + padding * channels + channel;
+                let start = geometry.padded_pixel(channel, y);
                 for (x, &value) in line.iter().enumerate() {
                     padded[start + x * channels] = value;
                 }
             }
         }
         for (position, row) in columns.chunks_exact_mut(geometry.patch()).enumerate() {
-            let (y, x) = (position / geometry.conv_width(), position % geometry.conv_width());
             for (ky, segment) in row.chunks_exact_mut(run).enumerate() {
-                let start = (y + ky) * padded_row + x * channels;
+                let start = geometry.padded_run(position, ky);
                 segment.copy_from_slice(&padded[start..start + run]);
             }
         }
@@ -129,15 +120,11 @@ avx2_or_portable! {
         winners: &mut [i32],
     ) {
         let out = geometry.out_channels;
-        let pool = geometry.pool;
-        let pooled_width = geometry.pooled_width;
-        let plane = geometry.pooled_height * pooled_width;
+        let plane = geometry.pooled_height * geometry.pooled_width;
         let mut best = vec![0.0f32; out];
         for (at, winners) in winners.chunks_exact_mut(out).enumerate() {
-            let (i, j) = (at / pooled_width, at % pooled_width);
-            for window in 0..pool * pool {
-                let (dy, dx) = (window / pool, window % pool);
-                let row = (i * pool + dy) * geometry.conv_width() + j * pool + dx;
+            for window in 0..geometry.pool * geometry.pool {
+                let row = geometry.window_row(at, window);
                 let values = &convolved[row * out..][..out];
                 let window = window as i32;
                 // Strictly greater: the first position wins ties, as in Burn's pool.

@@ -1,4 +1,7 @@
+use burn::backend::flex::FlexTensor;
 use burn::tensor::Shape;
+
+use crate::conv_block::pooled_size;
 
 /// The sizes of one fused conv block: stride-1 square convolution with zero padding,
 /// then non-overlapping `pool × pool` max-pooling that drops the rows and columns which do
@@ -36,12 +39,14 @@ impl ConvGeometry {
             (1..=MAX_POOL).contains(&pool),
             "pool must be between 1 and {MAX_POOL}, not {pool}"
         );
-        let pooled_height = (height + 2 * padding + 1).saturating_sub(kernel) / pool;
-        let pooled_width = (width + 2 * padding + 1).saturating_sub(kernel) / pool;
-        assert!(
-            pooled_height > 0 && pooled_width > 0,
-            "a {height}×{width} input gives no output with kernel {kernel}, padding {padding}, pool {pool}"
-        );
+        let (Some(pooled_height), Some(pooled_width)) = (
+            pooled_size(height, kernel, padding, pool),
+            pooled_size(width, kernel, padding, pool),
+        ) else {
+            panic!(
+                "a {height}×{width} input gives no output with kernel {kernel}, padding {padding}, pool {pool}"
+            );
+        };
         Self {
             batch,
             channels,
@@ -54,6 +59,17 @@ impl ConvGeometry {
             pooled_height,
             pooled_width,
         }
+    }
+
+    /// The geometry of flex tensors: images `[batch, channels, height, width]`, weight
+    /// `[out, channels, k, k]`.
+    pub fn of(images: &FlexTensor, weight: &FlexTensor, padding: usize, pool: usize) -> Self {
+        Self::new(
+            images.layout().shape(),
+            weight.layout().shape(),
+            padding,
+            pool,
+        )
     }
 
     /// Rows of the convolution output that some pooling window reads.
@@ -84,6 +100,36 @@ impl ConvGeometry {
     /// Columns of the im2col matrix: `k · k · channels`.
     pub fn patch(&self) -> usize {
         self.channels * self.kernel * self.kernel
+    }
+
+    /// Where pixel `(channel, y, 0)` of the image lies in the image padded channels-last
+    /// (`[h + 2p, w + 2p, channels]`); pixel `x` is `x · channels` further.
+    pub fn padded_pixel(&self, channel: usize, y: usize) -> usize {
+        ((y + self.padding) * self.padded_width() + self.padding) * self.channels + channel
+    }
+
+    /// Where kernel row `ky` of im2col row `position` starts in the padded channels-last
+    /// image: a run of `k · channels` values.
+    pub fn padded_run(&self, position: usize, ky: usize) -> usize {
+        let (y, x) = (position / self.conv_width(), position % self.conv_width());
+        ((y + ky) * self.padded_width() + x) * self.channels
+    }
+
+    /// The convolution position (an im2col row) at window position `window`
+    /// (`dy · pool + dx`) of pooled output `at` (`i · w' + j`).
+    pub fn window_row(&self, at: usize, window: usize) -> usize {
+        let (i, j) = (at / self.pooled_width, at % self.pooled_width);
+        let (dy, dx) = (window / self.pool, window % self.pool);
+        (i * self.pool + dy) * self.conv_width() + j * self.pool + dx
+    }
+
+    /// Where entry `index` of the weight `[out, channels, k, k]` lies in the patch-major
+    /// weight `[out, patch]`, whose columns are `(ky, kx, channel)`.
+    pub fn patch_major_index(&self, index: usize) -> usize {
+        let taps = self.kernel * self.kernel;
+        let (filter, within) = (index / self.patch(), index % self.patch());
+        let (channel, tap) = (within / taps, within % taps);
+        filter * self.patch() + tap * self.channels + channel
     }
 
     pub fn image_len(&self) -> usize {

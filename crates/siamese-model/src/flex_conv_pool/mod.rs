@@ -116,13 +116,8 @@ impl ConvReluPoolBackend for Flex {
         padding: usize,
         pool: usize,
     ) -> FloatTensor<Self> {
-        let geometry = ConvGeometry::new(
-            images.layout().shape(),
-            weight.layout().shape(),
-            padding,
-            pool,
-        );
-        forward::conv_relu_max_pool(&geometry, &images, &weight, &bias, false).0
+        let geometry = ConvGeometry::of(&images, &weight, padding, pool);
+        forward::conv_relu_max_pool(&geometry, &images, &weight, &bias).0
     }
 }
 
@@ -134,41 +129,20 @@ impl<C: CheckpointStrategy> ConvReluPoolBackend for Autodiff<Flex, C> {
         padding: usize,
         pool: usize,
     ) -> FloatTensor<Self> {
-        let geometry = ConvGeometry::new(
-            images.primitive().layout().shape(),
-            weight.primitive().layout().shape(),
-            padding,
-            pool,
+        let geometry = ConvGeometry::of(images.primitive(), weight.primitive(), padding, pool);
+        let (output, saved) = forward::conv_relu_max_pool(
+            &geometry,
+            images.primitive(),
+            weight.primitive(),
+            bias.primitive(),
         );
         match ConvReluPoolBackward
             .prepare::<C>([images.node(), weight.node(), bias.node()])
             .compute_bound()
             .stateful()
         {
-            OpsKind::Tracked(prep) => {
-                let (output, saved) = forward::conv_relu_max_pool(
-                    &geometry,
-                    images.primitive(),
-                    weight.primitive(),
-                    bias.primitive(),
-                    true,
-                );
-                let state = BackwardState {
-                    geometry,
-                    saved: saved.expect("the forward pass saves its state when asked"),
-                };
-                prep.finish(state, output)
-            }
-            OpsKind::UnTracked(prep) => {
-                let (output, _) = forward::conv_relu_max_pool(
-                    &geometry,
-                    images.primitive(),
-                    weight.primitive(),
-                    bias.primitive(),
-                    false,
-                );
-                prep.finish(output)
-            }
+            OpsKind::Tracked(prep) => prep.finish(BackwardState { geometry, saved }, output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
         }
     }
 }

@@ -11,7 +11,7 @@ use burn::tensor::Distribution;
 use siamese_model::conv_pool::conv_activation_max_pool;
 use siamese_model::{Activation, ConvEmbedderConfig, Embedder, EmbedderConfig};
 
-use super::per_parameter_gradients;
+use super::{assert_gradients_close, per_parameter_gradients, relative_error};
 
 /// One block's shape: input `[batch, channels, height, width]`, kernel, padding, pool.
 struct Case {
@@ -58,12 +58,6 @@ fn cases() -> Vec<Case> {
         case(4, 7, 7, 3, 1, 0, 2),
         case(2, 6, 6, 3, 3, 2, 2),
     ]
-}
-
-/// Largest absolute difference, relative to the largest magnitude of `expected` (at least 1).
-fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
-    let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
-    (actual - expected).abs().max().into_scalar::<f32>() / scale
 }
 
 pub(super) fn matches_burn_ops(device: &Device) {
@@ -178,19 +172,10 @@ pub(super) fn product_blocks_keep_the_function(device: &Device) {
             "{blocks} product blocks: embeddings differ by {error:e}"
         );
         let gradients = per_parameter_gradients(&embedder, (embeddings * upstream.clone()).sum());
-        for (index, (actual, expected)) in gradients.iter().zip(&expected_gradients).enumerate() {
-            assert!(!expected.is_empty(), "parameter {index} has a gradient");
-            assert_eq!(actual.len(), expected.len(), "parameter {index}");
-            let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-            let error = actual
-                .iter()
-                .zip(expected)
-                .fold(0.0f32, |m, (a, e)| m.max((a - e).abs()))
-                / scale;
-            assert!(
-                error < 1e-4,
-                "{blocks} product blocks: gradients of parameter {index} differ by {error:e}"
-            );
-        }
+        assert_gradients_close(
+            &format!("{blocks} product blocks"),
+            &gradients,
+            &expected_gradients,
+        );
     }
 }

@@ -13,7 +13,7 @@ use burn::tensor::activation::relu;
 use siamese_model::flex_conv_pool::{conv_relu_max_pool, handles, runs_on};
 use siamese_model::{ConvEmbedderConfig, Embedder, EmbedderConfig};
 
-use super::per_parameter_gradients;
+use super::{assert_gradients_close, per_parameter_gradients, relative_error};
 
 /// One block's shape: input `[batch, channels, height, width]`, kernel, padding, pool.
 #[derive(Clone, Copy, Debug)]
@@ -84,12 +84,6 @@ fn fused_block(conv: &Conv2d, images: Tensor<4>, case: Case) -> Tensor<4> {
     let bias = conv.bias.as_ref().map(|bias| bias.val());
     let bias = bias.unwrap_or_else(|| panic!("the test convs have a bias"));
     conv_relu_max_pool(images, conv.weight.val(), bias, case.padding, case.pool)
-}
-
-/// Largest absolute difference, relative to the largest magnitude of `expected` (at least 1).
-fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
-    let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
-    (actual - expected).abs().max().into_scalar::<f32>() / scale
 }
 
 /// Values and the gradients of images (when they need one), weight and bias, against
@@ -315,18 +309,5 @@ fn flex_kernel_keeps_the_function() {
         8,
         "conv 2 × (weight, bias), linear 2 × (weight, bias)"
     );
-    for (index, (actual, expected)) in gradients.iter().zip(&expected_gradients).enumerate() {
-        assert!(!expected.is_empty(), "parameter {index} has a gradient");
-        assert_eq!(actual.len(), expected.len(), "parameter {index}");
-        let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        let error = actual
-            .iter()
-            .zip(expected)
-            .fold(0.0f32, |m, (a, e)| m.max((a - e).abs()))
-            / scale;
-        assert!(
-            error < 1e-4,
-            "gradients of parameter {index} differ by {error:e}"
-        );
-    }
+    assert_gradients_close("flex kernel", &gradients, &expected_gradients);
 }
